@@ -1,0 +1,55 @@
+# art2music — every target runs inside the project virtual environment .venv (made by `make install`).
+# `make help` lists the targets. Variables: CONFIG=<yaml> ARGS="<overrides>" for the training targets.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+CLI := $(VENV)/bin/art2music
+export HF_HUB_OFFLINE ?= 1
+export TOKENIZERS_PARALLELISM ?= false
+
+CONFIG_STAGE1 ?= configs/demo/stage1.yaml
+CONFIG_VOCODER ?= configs/demo/vocoder.yaml
+ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help install system-deps venv test test-full demo demo-data demo-train train-stage1 train-vocoder \
+        render evaluate bench clean
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-15s\033[0m %s\n", $$1, $$2}'
+
+install: system-deps venv ## Install everything: system packages (FluidSynth, GM soundfont) and .venv with pinned versions
+
+system-deps: ## Install the Debian packages the demo corpus needs (fluidsynth, a General MIDI soundfont)
+	@bash scripts/install-system-deps.sh
+
+venv: $(VENV)/.installed ## Create .venv and install art2music with pinned dependencies (constraints.txt)
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[data,test]"
+	@touch $@
+
+test: ## Run the default test suite (under 15 minutes on 2 cores)
+	$(PY) -m pytest -q
+
+test-full: ## Run every test, the slow ones included
+	$(PY) -m pytest -q -m ""
+
+train-stage1: ## Train stage 1 (CONFIG_STAGE1=..., or CONFIG=...; ARGS="--trainer.max_epochs=5"); resumes from the last checkpoint
+	$(CLI) train-stage1 fit --config $(or $(CONFIG),$(CONFIG_STAGE1)) --ckpt_path last $(ARGS)
+
+train-vocoder: ## Train / fine-tune the HiFi-GAN vocoder (CONFIG_VOCODER=..., or CONFIG=...); resumes
+	$(CLI) train-vocoder fit --config $(or $(CONFIG),$(CONFIG_VOCODER)) --ckpt_path last $(ARGS)
+
+demo-data: ## Generate the embedded demo corpus into datasets/demo/ and build its ArtiCaps cache
+	$(CLI) demo-corpus --out datasets/demo $(ARGS)
+
+bench: ## Run every benchmark in bench/, writing bench/results/*.json and bench/RESULTS.md
+	$(PY) bench/run_all.py $(ARGS)
+
+clean: ## Remove build artefacts and training runs (keeps .venv and datasets)
+	rm -rf runs lightning_logs .pytest_cache build *.egg-info

@@ -1,0 +1,146 @@
+"""Music clips → fixed-length mono waveforms at the mel sample rate, and their log-mels.
+
+Any file libsndfile reads (WAV, FLAC, OGG/Vorbis, Opus, MP3 with libsndfile >= 1.1, AIFF ...), any sample
+rate, mono or multichannel (averaged to mono), resampled with soxr (high quality) to
+``MelConfig.sample_rate`` (22050 Hz). Clips are cropped from the start to ``num_samples``; shorter clips
+are kept as they are and their mel is silence-padded by the feature cache.
+
+Rejected with a reason (:class:`AudioLoadError.reason`): ``missing_clip``, ``corrupt_audio`` (libsndfile
+cannot decode it, or it holds NaN/inf), ``too_short_audio`` (under ``min_seconds``), ``silent_audio``
+(peak under ``SILENCE_PEAK``, i.e. -80 dBFS).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from vocoder.mel import MelConfig
+
+SILENCE_PEAK = 1e-4
+"""Peak amplitude (-80 dBFS) below which a clip counts as silent: nothing in it a model can learn from."""
+
+DEFAULT_MIN_SECONDS = 1.0
+"""Clips shorter than this are rejected: under a second of music carries no tempo or phrase."""
+
+REASONS = ("missing_clip", "corrupt_audio", "too_short_audio", "silent_audio")
+
+
+class AudioLoadError(ValueError):
+    """A clip cannot be used. ``reason`` is one of :data:`REASONS`."""
+
+    def __init__(self, path: str | os.PathLike, reason: str, detail: str):
+        if reason not in REASONS:
+            raise ValueError(f"unknown audio failure reason {reason!r}")
+        self.path = Path(path)
+        self.reason = reason
+        self.detail = detail
+        super().__init__(f"{path}: {reason.replace('_', ' ')}: {detail}")
+
+
+def clip_num_samples(seconds: float, config: MelConfig = MelConfig()) -> int:
+    """Samples per training clip: ``round(seconds * sample_rate) + hop``.
+
+    The extra hop makes the frame count ``seconds * sample_rate / hop + 1`` (10 s → 862 frames, the
+    paper's target length) instead of 861.
+    """
+    if not seconds > 0:
+        raise ValueError(f"clip length must be positive, got {seconds} s")
+    return int(round(seconds * config.sample_rate)) + config.hop_length
+
+
+def load_clip(path: str | os.PathLike, num_samples: int, config: MelConfig = MelConfig(),
+              min_seconds: float = DEFAULT_MIN_SECONDS) -> np.ndarray:
+    """Decode, mix to mono, resample and crop one clip.
+
+    Args:
+        path: the audio file.
+        num_samples: keep at most this many samples at ``config.sample_rate`` (from the start).
+        config: the mel definition (its sample rate is the target rate).
+        min_seconds: shorter clips raise ``too_short_audio``.
+
+    Returns:
+        ``(samples,)`` float32 waveform in [-1, 1] at ``config.sample_rate``, ``samples <= num_samples``.
+
+    Raises:
+        AudioLoadError: missing, undecodable, too short or silent clip.
+    """
+    import soundfile
+    import soxr
+
+    path = Path(path)
+    if not path.is_file():
+        raise AudioLoadError(path, "missing_clip", "no such file")
+    try:
+        with soundfile.SoundFile(str(path)) as handle:
+            source_rate = handle.samplerate
+            # Read only what the crop needs (plus a little for the resampler's edge).
+            wanted = int(np.ceil(num_samples * source_rate / config.sample_rate)) + 64
+            frames = handle.read(frames=wanted, dtype="float32", always_2d=True)
+    except (RuntimeError, OSError, ValueError, EOFError) as error:  # LibsndfileError is a RuntimeError
+        raise AudioLoadError(path, "corrupt_audio", f"libsndfile cannot decode it ({error})") from error
+    if frames.size == 0:
+        raise AudioLoadError(path, "too_short_audio", "the file holds no samples")
+    if not np.isfinite(frames).all():
+        raise AudioLoadError(path, "corrupt_audio", "the samples contain NaN or infinity")
+    mono = frames.mean(axis=1)
+    seconds = mono.shape[0] / source_rate
+    if seconds < min_seconds:
+        raise AudioLoadError(path, "too_short_audio", f"{seconds:.3f} s is shorter than the minimum "
+                             f"{min_seconds} s")
+    if source_rate != config.sample_rate:
+        mono = soxr.resample(mono, source_rate, config.sample_rate, quality="HQ").astype(np.float32)
+    mono = np.clip(mono[:num_samples], -1.0, 1.0)
+    peak = float(np.abs(mono).max())
+    if peak < SILENCE_PEAK:
+        raise AudioLoadError(path, "silent_audio", f"peak amplitude {peak:.2e} is below {SILENCE_PEAK:.0e} "
+                             f"(-80 dBFS)")
+    return mono.astype(np.float32, copy=False)
+
+
+def waveform_to_mel(waveform: np.ndarray, config: MelConfig = MelConfig()) -> np.ndarray:
+    """``(samples,)`` float waveform → ``(n_mels, frames)`` float32 log-mel (HiFi-GAN's definition)."""
+    import torch
+
+    from vocoder.mel import mel_spectrogram
+
+    with torch.no_grad():
+        mel = mel_spectrogram(torch.from_numpy(np.ascontiguousarray(waveform, dtype=np.float32)), config)
+    return mel.numpy()
+
+
+@dataclass(frozen=True)
+class ClipJob:
+    """One clip for a mel worker: ``key`` identifies it in the result, ``path`` is the file."""
+
+    key: str
+    path: str
+    num_samples: int
+    min_seconds: float = DEFAULT_MIN_SECONDS
+
+
+@dataclass(frozen=True)
+class ClipResult:
+    """A worker's answer: a ``(n_mels, frames)`` float16 mel, or a failure ``reason`` and ``detail``."""
+
+    key: str
+    mel: np.ndarray | None
+    reason: str = ""
+    detail: str = ""
+
+
+def clip_mel_job(job: ClipJob, config: MelConfig = MelConfig()) -> ClipResult:
+    """Decode one clip and compute its mel; failures come back as a result, never as an exception.
+
+    Runs in worker processes (picklable arguments and result; float16 halves the transfer).
+    """
+    try:
+        waveform = load_clip(job.path, job.num_samples, config, job.min_seconds)
+    except AudioLoadError as error:
+        return ClipResult(job.key, None, error.reason, error.detail)
+    if waveform.shape[0] <= config.padding:
+        return ClipResult(job.key, None, "too_short_audio", f"{waveform.shape[0]} samples give no mel frame")
+    return ClipResult(job.key, waveform_to_mel(waveform, config).astype(np.float16))

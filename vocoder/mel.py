@@ -168,3 +168,8 @@ def mel_spectrogram(waveform: torch.Tensor, config: MelConfig = MelConfig()) -> 
     mel = torch.matmul(filters, magnitude)
     log_mel = torch.log(torch.clamp(mel, min=config.clip_value))
     return log_mel.squeeze(0) if squeeze else log_mel
+
+
+# Lightning checkpoints store hyper-parameters by pickling; allow this plain frozen dataclass so checkpoints
+# load with torch.load(weights_only=True) (no arbitrary objects are admitted).
+torch.serialization.add_safe_globals([MelConfig])

@@ -1,0 +1,52 @@
+"""The ``art2music`` command: one entry point, a subcommand per job.
+
+Each subcommand lives in its own module and is imported only when used, so ``art2music --help`` is fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+# name -> (module, function, one-line help). Each function takes argv (list[str]) and returns an exit code.
+SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
+    "train-stage1": ("art2music.training.cli", "main", "train stage 1 (LightningCLI: fit --config FILE ...)"),
+    "train-vocoder": ("vocoder.cli", "main", "train / fine-tune the HiFi-GAN vocoder (LightningCLI)"),
+    "export-stage1": ("art2music.training.export", "main", "turn a stage-1 Lightning checkpoint into an export folder"),
+    "build-articaps": ("art2music.data.builder", "main", "build ArtiCaps pairs + feature cache from ArtEmis/MusicCaps"),
+    "demo-corpus": ("art2music.data.demo_corpus", "main", "generate the demo corpus and build its ArtiCaps cache"),
+}
+
+USAGE = "usage: art2music <command> [options]   (art2music <command> --help for a command's options)"
+
+
+def _help() -> str:
+    width = max(len(name) for name in SUBCOMMANDS)
+    lines = [USAGE, "", "commands:"]
+    lines += [f"  {name:<{width}}  {text}" for name, (_, _, text) in SUBCOMMANDS.items()]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Dispatch ``argv[0]`` to its subcommand; returns the process exit code (2 for usage errors)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in {"-h", "--help", "help"}:
+        print(_help())
+        return 0 if argv else 2
+    if argv[0] in {"-V", "--version"}:
+        from art2music import __version__
+
+        print(f"art2music {__version__}")
+        return 0
+    name, rest = argv[0], argv[1:]
+    if name not in SUBCOMMANDS:
+        print(f"art2music: unknown command {name!r}\n\n{_help()}", file=sys.stderr)
+        return 2
+    module_name, function_name, _ = SUBCOMMANDS[name]
+    function = getattr(importlib.import_module(module_name), function_name)
+    result = function(rest)
+    return int(result or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

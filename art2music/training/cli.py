@@ -1,0 +1,26 @@
+"""``art2music train-stage1``: LightningCLI over :class:`Stage1Module` and :class:`Stage1DataModule`.
+
+The embedding size and frame count are read from the data's feature cache and linked into the model,
+and ``model.train_encoder`` switches the data to on-the-fly encoding, so a config states each fact once.
+"""
+
+from __future__ import annotations
+
+from lightning.pytorch.cli import LightningCLI
+
+from art2music.data.datamodule import Stage1DataModule
+from art2music.training.stage1_module import Stage1Module
+
+
+class Stage1CLI(LightningCLI):
+    def add_arguments_to_parser(self, parser) -> None:
+        parser.link_arguments("model.train_encoder", "data.on_the_fly")
+        parser.link_arguments("data.embed_dim", "model.embed_dim", apply_on="instantiate")
+        parser.link_arguments("data.frames", "model.frames", apply_on="instantiate")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``fit``/``validate``/``test`` for stage 1, e.g. ``fit --config configs/demo/stage1.yaml``."""
+    Stage1CLI(Stage1Module, Stage1DataModule, args=argv, save_config_kwargs={"overwrite": True},
+              auto_configure_optimizers=False)
+    return 0

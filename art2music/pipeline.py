@@ -117,7 +117,7 @@ class Art2Music:
             include_encoder_weights: store the encoder's weights (default: yes when it was loaded from a
                 file or initialised randomly; a pretrained tag such as ViT-H-14's is stored by name only).
         """
-        from art2music.weights import save_module
+        from art2music.weights import save_state
         from vocoder import Generator, save_export
 
         directory = Path(directory)
@@ -127,8 +127,7 @@ class Art2Music:
         if include_encoder_weights is None:
             include_encoder_weights = not is_tag
         if include_encoder_weights:
-            save_module(self.encoder.clip, directory / "encoder", {})
-            os.replace(directory / "encoder" / "model.safetensors", directory / "encoder" / ENCODER_WEIGHTS)
+            save_state(self.encoder.clip, directory / "encoder" / ENCODER_WEIGHTS)
         encoder_config = {"arch": self.encoder.arch, "pretrained": pretrained if is_tag else None,
                           "normalize": self.encoder.normalize}
         atomic_write_text(directory / "encoder" / "config.json", json.dumps(encoder_config, indent=2) + "\n")

@@ -24,19 +24,24 @@ class WeightsMismatchError(ValueError):
     """Stored tensors do not fit the module built from the stored config."""
 
 
-def save_module(module: nn.Module, directory: str | Path, config: Mapping[str, Any]) -> None:
-    """Write ``module``'s state dict and ``config`` to ``directory`` (each file atomically)."""
+def save_state(module: nn.Module, path: str | Path) -> None:
+    """Write ``module``'s state dict to the safetensors file ``path``, atomically."""
     from safetensors.torch import save_file
 
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
     tensors = {name: tensor.detach().cpu().contiguous() for name, tensor in module.state_dict().items()}
-    tmp = temporary_sibling(directory / WEIGHTS_NAME)
+    tmp = temporary_sibling(path)
     try:
         save_file(tensors, str(tmp), metadata={"format": "pt"})
-        os.replace(tmp, directory / WEIGHTS_NAME)
+        os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def save_module(module: nn.Module, directory: str | Path, config: Mapping[str, Any]) -> None:
+    """Write ``module``'s state dict and ``config`` to ``directory`` (each file atomically)."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    save_state(module, directory / WEIGHTS_NAME)
     atomic_write_text(directory / CONFIG_NAME, json.dumps(dict(config), indent=2, sort_keys=True) + "\n")
 
 

@@ -70,7 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     matching = parser.add_argument_group("matching and splits")
     matching.add_argument("--text-model", type=Path, default=None,
                           help="sentence-transformers folder for matching (default: bundled all-MiniLM-L6-v2)")
-    matching.add_argument("--top-k", type=int, default=1, help="clips considered and paired per comment (default %(default)s)")
+    matching.add_argument("--top-k", type=int, default=1, help="clips paired with each comment, at most (default %(default)s)")
+    matching.add_argument("--candidates", type=int, default=50,
+                          help="most similar clips considered per comment, >= top-k (default %(default)s)")
     matching.add_argument("--threshold", type=float, default=0.0, help="minimum cosine similarity (default %(default)s)")
     matching.add_argument("--max-clip-uses", type=int, default=10,
                           help="comments one clip may be paired with, 0 = unlimited (default %(default)s)")
@@ -103,7 +105,7 @@ def _check_options(args: argparse.Namespace) -> tuple[MatchConfig, SplitFraction
         raise UsageError("--workers and --batch-size must be at least 1")
     try:
         check_audio_pattern(args.audio_pattern)
-        return (MatchConfig(args.top_k, args.threshold, args.max_clip_uses), SplitFractions.parse(args.splits),
+        return (MatchConfig(args.top_k, args.threshold, args.max_clip_uses, args.candidates), SplitFractions.parse(args.splits),
                 ShardSpec.parse(args.shard))
     except ValueError as error:
         raise UsageError(str(error)) from None
@@ -155,7 +157,7 @@ def run_build(args: argparse.Namespace) -> int:
         "text_template": args.text_template, "seconds": args.seconds, "min_seconds": args.min_seconds,
         "num_samples": num_samples, "mel_config": mel_config.to_dict(), "audio_pattern": args.audio_pattern,
         "text_model": str(args.text_model) if args.text_model else "bundled all-MiniLM-L6-v2",
-        "top_k": match.top_k, "threshold": match.threshold, "max_clip_uses": match.max_clip_uses,
+        "top_k": match.top_k, "candidates": match.candidates, "threshold": match.threshold, "max_clip_uses": match.max_clip_uses,
         "splits": fractions.as_tuple(), "seed": args.seed}
     print_fp = fingerprint(options, [args.artemis, args.musiccaps], comments, clips)
     if layout.summary.is_file() and layout.manifest.is_file():
@@ -221,6 +223,10 @@ def _extract_shard(args, layout: BuildLayout, plan, shard: ShardSpec, mel_config
     from art2music.data.features import FeatureSettings, extract_embeddings, extract_mels
     from art2music.model.encoder import ClipEncoder
 
+    if pretrained is None:
+        import torch
+
+        torch.manual_seed(0)  # random-init encoders must be identical in every shard and every rerun
     encoder = ClipEncoder(args.encoder_arch, pretrained).to(args.device)
     encoder_spec = encoder.spec() | {"text_template": args.text_template}
     indices = shard.rows(len(plan))

@@ -1,9 +1,11 @@
 """Semantic matching of painting comments with music captions (the ArtiCaps pairing).
 
-Every comment considers its ``top_k`` most similar captions (cosine similarity of sentence embeddings);
-a candidate becomes a pair when its score is at least ``threshold`` and its clip has been used fewer than
-``max_clip_uses`` times. Candidates are granted globally in descending score, so when a popular clip
-runs out of uses it goes to the comments that match it best.
+Every comment considers its ``candidates`` most similar captions (cosine similarity of sentence
+embeddings) and is paired with up to ``top_k`` of them. Candidate pairs are granted globally in descending
+score; one is granted when its score is at least ``threshold``, its comment has fewer than ``top_k``
+pairs and its clip has been used fewer than ``max_clip_uses`` times. So a popular clip goes to the
+comments that match it best, and a comment whose favourite clip is used up falls back to its next best
+(which also limits "hub" captions that are close to everything).
 
 Determinism: scores are rounded to 1e-6 (the precision the manifest keeps) before any comparison, and
 ties are broken by comment index, then clip index. Top-k selection uses one unique integer key per
@@ -26,7 +28,8 @@ class MatchConfig:
     """Matching options.
 
     Attributes:
-        top_k: clips considered (and at most paired) per comment.
+        top_k: clips paired with each comment, at most.
+        candidates: clips considered per comment (the most similar ones; at least ``top_k``).
         threshold: minimum cosine similarity of a pair, in [-1, 1].
         max_clip_uses: how many comments one clip may be paired with (0: unlimited).
     """
@@ -34,12 +37,15 @@ class MatchConfig:
     top_k: int = 1
     threshold: float = 0.0
     max_clip_uses: int = 5
+    candidates: int = 50
 
     def __post_init__(self) -> None:
         if self.top_k < 1:
             raise ValueError(f"top_k must be at least 1, got {self.top_k}")
         if not -1.0 <= self.threshold <= 1.0:
             raise ValueError(f"threshold is a cosine similarity and must lie in [-1, 1], got {self.threshold}")
+        if self.candidates < self.top_k:
+            raise ValueError(f"candidates ({self.candidates}) must be at least top_k ({self.top_k})")
         if self.max_clip_uses < 0:
             raise ValueError(f"max_clip_uses must be >= 0 (0 = unlimited), got {self.max_clip_uses}")
 
@@ -95,14 +101,14 @@ def match_pairs(comment_vectors: np.ndarray, caption_vectors: np.ndarray, config
     Args:
         comment_vectors: ``(m, d)`` unit sentence embeddings of the comments.
         caption_vectors: ``(c, d)`` unit sentence embeddings of the captions.
-        config: top-k, threshold and reuse cap.
+        config: top-k, candidates, threshold and reuse cap.
 
     Returns:
         The pairs sorted by comment index, then by descending score (then clip index).
     """
     if comment_vectors.ndim != 2 or caption_vectors.ndim != 2 or comment_vectors.shape[1] != caption_vectors.shape[1]:
         raise ValueError(f"need (m, d) and (c, d) embeddings, got {comment_vectors.shape} and {caption_vectors.shape}")
-    clips, scores = top_candidates(comment_vectors, caption_vectors, config.top_k)
+    clips, scores = top_candidates(comment_vectors, caption_vectors, config.candidates)
     if clips.size == 0:
         return []
     comments = np.repeat(np.arange(clips.shape[0], dtype=np.int64), clips.shape[1])
@@ -112,12 +118,14 @@ def match_pairs(comment_vectors: np.ndarray, caption_vectors: np.ndarray, config
     # Grant in descending score; ties: lower comment index, then lower clip index (lexsort: last key first).
     order = np.lexsort((clips, comments, -scores))
     uses = np.zeros(caption_vectors.shape[0], dtype=np.int64)
+    pairs_of = np.zeros(comment_vectors.shape[0], dtype=np.int64)
     granted: list[Pair] = []
     for index in order:
-        clip = int(clips[index])
-        if config.max_clip_uses and uses[clip] >= config.max_clip_uses:
+        clip, comment = int(clips[index]), int(comments[index])
+        if pairs_of[comment] >= config.top_k or (config.max_clip_uses and uses[clip] >= config.max_clip_uses):
             continue
         uses[clip] += 1
+        pairs_of[comment] += 1
         granted.append(Pair(int(comments[index]), clip, int(scores[index]) / SCORE_SCALE))
     granted.sort(key=lambda pair: (pair.comment, -pair.score, pair.clip))
     return granted

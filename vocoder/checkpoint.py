@@ -77,7 +77,8 @@ def load_official_state(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def load_strict(module: nn.Module, state: Mapping[str, torch.Tensor], what: str) -> None:
+def load_strict(module: nn.Module, state: Mapping[str, torch.Tensor], what: str,
+                hint: str = "is the config.json beside it the one it was trained with?") -> None:
     """Load ``state`` into ``module`` requiring the exact key set and shapes.
 
     Raises:
@@ -95,7 +96,7 @@ def load_strict(module: nn.Module, state: Mapping[str, torch.Tensor], what: str)
             problems.append(f"{len(items)} {label}: {shown}")
     if problems:
         raise CheckpointError(f"{what} does not match the {type(module).__name__} architecture - "
-                              + " | ".join(problems) + " (is the config.json the one it was trained with?)")
+                              + " | ".join(problems) + f" ({hint})")
     module.load_state_dict(state, strict=True)
 
 
@@ -272,4 +273,5 @@ def load_official_discriminators(mpd: nn.Module, msd: nn.Module, path: str | Pat
         if name not in data:
             raise CheckpointError(f"{path} has no '{name}' entry (keys {sorted(data)[:6]}); an official "
                                   f"do_XXXXXXXX file holds mpd, msd, optim_g, optim_d, steps, epoch")
-        load_strict(module, official_to_parametrized(data[name]), f"'{name}' weights in {path}")
+        load_strict(module, official_to_parametrized(data[name]), f"'{name}' weights in {path}",
+                    hint="official discriminators need model.discriminator_width 1.0")

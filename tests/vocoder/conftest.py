@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
+import torch
 
 from vocoder.config import GeneratorConfig
 
@@ -15,6 +16,15 @@ from vocoder.config import GeneratorConfig
 TINY_GENERATOR = GeneratorConfig(resblock="2", upsample_rates=(8, 8, 4), upsample_kernel_sizes=(16, 16, 8),
                                  upsample_initial_channel=32, resblock_kernel_sizes=(3,),
                                  resblock_dilation_sizes=((1, 2),))
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """One intra-op thread: on 2 cores shared with other jobs, 2 OpenMP threads spin-wait and run ~10x slower."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
 
 
 def write_tone(path: Path, seconds: float, rate: int, frequencies: tuple[float, ...], channels: int = 1) -> None:

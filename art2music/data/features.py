@@ -91,8 +91,7 @@ def extract_mels(cache: FeatureCache, rows: Sequence[ManifestRow], root: Path, s
     for result in _progress(results, len(jobs), "clip mels", settings.progress):
         targets = by_clip[result.key]
         if result.mel is None:
-            failures.append(SkippedItem("audio", str(_resolve(root, result.key)), result.reason,
-                                        f"{result.detail}; {len(targets)} pair(s) dropped"))
+            failures.append(SkippedItem("audio", str(_resolve(root, result.key)), result.reason, result.detail))
             continue
         for index in targets:
             cache.write_mel(index, result.mel)
@@ -145,7 +144,7 @@ def extract_embeddings(cache: FeatureCache, rows: Sequence[ManifestRow], root: P
             for path, (tensor, error) in zip(batch, loaded):
                 if error is not None:
                     failures.append(SkippedItem("wikiart", str(error.path), "corrupt_image",
-                                                f"{error.reason}: {error.detail}; {len(by_image[path])} pair(s) dropped"))
+                                                f"{error.reason}: {error.detail}"))
                     continue
                 pixels.append(tensor)
                 row_groups.append(by_image[path])

@@ -142,6 +142,8 @@ def merge_shards(layout: BuildLayout, count: int, fingerprint: str, summary: dic
         done = (np.asarray(cache.mel_done) == 1) & (np.asarray(cache.embedding_done) == 1)
         kept += [(k, cache, local) for local, k in enumerate(rows) if done[local]]
     kept.sort(key=lambda item: item[0])
+    # A clip or image shared by rows of several shards failed in each of them: report it once.
+    skipped = list({(item.source, item.item, item.reason): item for item in skipped}.values())
     final_rows = [plan[k] for k, _, _ in kept]
     template = shard_caches[0]
     if not layout.cache.exists():

@@ -27,6 +27,10 @@ from art2music.data.images import ImageLoadError, load_image
 from art2music.data.manifest import ManifestRow
 from vocoder.mel import MelConfig
 
+MIN_JOBS_PER_WORKER = 16
+"""Below this many clips per worker, starting worker processes (each imports torch: seconds) costs more than
+it saves (a clip takes tens of milliseconds), so the clips are decoded in this process."""
+
 FLUSH_EVERY = 64
 """Rows written between flushes of the memory maps (bounds the work lost to a crash)."""
 
@@ -67,9 +71,12 @@ def _init_worker() -> None:
 
 
 def clip_mels(jobs: Sequence[ClipJob], mel_config: MelConfig, workers: int) -> Iterator[ClipResult]:
-    """Decode clips and compute their mels, in ``workers`` processes (results in job order)."""
+    """Decode clips and compute their mels, in ``workers`` processes (results in job order).
+
+    Small batches (see :data:`MIN_JOBS_PER_WORKER`) run in this process.
+    """
     worker = functools.partial(clip_mel_job, config=mel_config)
-    if workers <= 1 or len(jobs) <= 1:
+    if workers <= 1 or len(jobs) < MIN_JOBS_PER_WORKER * workers:
         yield from map(worker, jobs)
         return
     # spawn, not fork: forking a process whose torch/OpenMP threads are running can deadlock.

@@ -1,0 +1,115 @@
+"""``art2music render INPUT --out DIR``: batch-render an art collection to WAVs, spectrograms and a gallery.
+
+Exit codes: 0 every item rendered (or was already done), 1 some items failed (see results.json),
+2 usage or configuration error (missing INPUT, unreadable CSV header, bad --model, bad options).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+USAGE_ERROR, ITEMS_FAILED = 2, 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="art2music render",
+        description="Render music for every image of a folder or CSV (columns image[,comment][,id], image paths "
+                    "relative to the CSV). Writes OUT/audio/<id>.wav, OUT/mel/<id>.png, OUT/thumbs/<id>.jpg, "
+                    "OUT/results.json + results.csv, and OUT/index.html. A rerun skips items already rendered with "
+                    "the same image, comment and model.",
+        epilog="exit codes: 0 all rendered, 1 some items failed, 2 usage error")
+    parser.add_argument("input", help="a folder of images, or a CSV file with columns image[,comment][,id]")
+    parser.add_argument("--out", required=True, help="output folder (created; reruns resume in it)")
+    parser.add_argument("--model", default="demo", help="'demo' (the shipped weights, default) or a pipeline folder "
+                                                        "written by Art2Music.save_pretrained")
+    parser.add_argument("--vocoder", default=None, help="override the pipeline's vocoder: 'griffin-lim' or a HiFi-GAN "
+                                                        "checkpoint")
+    parser.add_argument("--batch-size", type=int, default=8, help="images per batch (default 8)")
+    parser.add_argument("--devices", type=int, default=None,
+                        help="render through Lightning's predict loop on N devices (DDP when N > 1); default: one "
+                             "process, no Lightning")
+    parser.add_argument("--accelerator", default="auto", help="with --devices: cpu, gpu, auto (default auto)")
+    parser.add_argument("--device", default=None, help="without --devices: torch device (default cuda if available, "
+                                                       "else cpu)")
+    parser.add_argument("--num-workers", type=int, default=2, help="with --devices: image-decoding worker processes")
+    parser.add_argument("--wav-format", choices=("pcm16", "float"), default="pcm16",
+                        help="16-bit PCM (default) or 32-bit float WAVs")
+    parser.add_argument("--redo", action="store_true", help="re-render items that are already done")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return parser
+
+
+def _error(message: str) -> int:
+    print(f"art2music render: error: {message}", file=sys.stderr)
+    return USAGE_ERROR
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command; returns the exit code (0 ok, 1 some items failed, 2 usage error)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    if args.batch_size < 1:
+        return _error(f"--batch-size must be at least 1, got {args.batch_size}")
+    if args.devices is not None and args.devices < 1:
+        return _error(f"--devices must be at least 1, got {args.devices}")
+    if args.num_workers < 0:
+        return _error(f"--num-workers must be 0 or more, got {args.num_workers}")
+    out_dir = Path(args.out).expanduser()
+    if out_dir.exists() and not out_dir.is_dir():
+        return _error(f"--out {out_dir} exists and is not a folder")
+
+    from art2music.render.inputs import CollectionError, read_collection
+
+    try:
+        collection = read_collection(args.input)
+    except CollectionError as error:
+        return _error(str(error))
+    for warning in collection.warnings:
+        print(f"art2music render: warning: {warning}", file=sys.stderr)
+
+    import torch
+
+    from art2music.pipeline import DEMO_DIR, Art2Music
+    from art2music.render.fingerprint import model_folder_identity
+    from art2music.render.runner import RenderSettings
+
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        pipe = Art2Music.from_pretrained(args.model, device="cpu" if args.devices else device, vocoder=args.vocoder)
+        model_identity = model_folder_identity(DEMO_DIR if args.model == "demo" else Path(args.model).expanduser(),
+                                               args.vocoder)
+    except (FileNotFoundError, ValueError, KeyError, RuntimeError) as error:
+        return _error(f"cannot load the model {args.model!r}: {error}")
+    settings = RenderSettings(batch_size=args.batch_size, wav_format=args.wav_format, redo=args.redo,
+                              progress=not args.no_progress)
+    if args.devices:
+        from art2music.render.predict import render_with_trainer
+
+        report = render_with_trainer(pipe, collection, out_dir, model_identity, settings, devices=args.devices,
+                                     accelerator=args.accelerator, num_workers=args.num_workers,
+                                     model_name=str(args.model))
+        if report is None:  # a non-zero DDP rank: rank 0 reports
+            return 0
+    else:
+        from art2music.render.runner import render_collection
+
+        report = render_collection(pipe, collection, out_dir, settings, model_identity, model_name=str(args.model))
+    counts = report.summary
+    print(f"rendered {counts['ok']}, kept {counts['skipped']}, failed {counts['failed']} of {counts['total']} -> "
+          f"{out_dir / 'index.html'}", file=sys.stderr)
+    for result in report.results:
+        if result.status == "failed":
+            print(f"  failed {result.id or result.source}: {result.reason}: {result.detail}", file=sys.stderr)
+    return report.exit_code
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    sys.exit(main())

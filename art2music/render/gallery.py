@@ -1,0 +1,96 @@
+"""``index.html``: a self-contained gallery of a render folder that works opened straight from disk.
+
+One card per rendered item (thumbnail, id, comment, audio player, spectrogram), then a table of the
+failed items with their reasons. Every link is relative and percent-encoded; every piece of user text
+(ids, comments, paths, reasons) is HTML-escaped. No scripts, no external resources.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from art2music.render.outputs import write_text
+from art2music.render.results import ItemResult, summarize
+
+GALLERY_NAME = "index.html"
+COMMENT_PREVIEW = 400
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 1.5rem; background: #faf9f7; color: #222; }
+h1 { font-size: 1.4rem; margin-bottom: .2rem; }
+.meta { color: #666; font-size: .85rem; margin-bottom: 1.2rem; }
+.grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(300px, 1fr)); gap: 1rem; }
+.card { background: #fff; border: 1px solid #ddd; border-radius: 6px; padding: .7rem; }
+.card img.thumb { display: block; max-width: 100%; max-height: 220px; margin: 0 auto .5rem; }
+.card img.mel { display: block; width: 100%; height: 90px; image-rendering: pixelated; margin-top: .4rem; }
+.card audio { width: 100%; }
+.id { font-weight: 600; word-break: break-all; }
+.comment { font-style: italic; color: #444; white-space: pre-wrap; word-wrap: break-word; }
+.skipped { color: #888; font-size: .8rem; }
+table { border-collapse: collapse; margin-top: .5rem; }
+td, th { border: 1px solid #ccc; padding: .25rem .5rem; text-align: left; vertical-align: top; font-size: .9rem; }
+"""
+
+
+def _href(relative_path: str) -> str:
+    """A relative path → an escaped, percent-encoded ``href``/``src`` value."""
+    return html.escape(quote(relative_path, safe="/"), quote=True)
+
+
+def _text(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _comment_html(comment: str) -> str:
+    if not comment:
+        return '<div class="comment">(no comment)</div>'
+    if len(comment) <= COMMENT_PREVIEW:
+        return f'<div class="comment">{_text(comment)}</div>'
+    return (f'<details class="comment"><summary>{_text(comment[:COMMENT_PREVIEW])}…</summary>'
+            f"{_text(comment)}</details>")
+
+
+def _card(result: ItemResult) -> str:
+    note = '<div class="skipped">kept from an earlier run</div>' if result.status == "skipped" else ""
+    return "\n".join([
+        '<div class="card">',
+        f'<img class="thumb" src="{_href(result.thumbnail)}" alt="{_text(result.id)}" loading="lazy">',
+        f'<div class="id">{_text(result.id)}</div>',
+        _comment_html(result.comment),
+        f'<audio controls preload="none" src="{_href(result.wav)}"></audio>',
+        f'<img class="mel" src="{_href(result.png)}" alt="log-mel spectrogram of {_text(result.id)}" loading="lazy">',
+        f'<div class="skipped">{result.seconds:.1f} s</div>{note}',
+        "</div>",
+    ])
+
+
+def gallery_html(results: list[ItemResult], run_info: dict[str, Any]) -> str:
+    """The gallery page for ``results`` (paths in them are relative to the page's folder)."""
+    counts = summarize(results)
+    rendered = [r for r in results if r.status in ("ok", "skipped")]
+    failed = [r for r in results if r.status == "failed"]
+    parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+             '<meta name="viewport" content="width=device-width, initial-scale=1">',
+             "<title>art2music gallery</title>", f"<style>{_STYLE}</style></head><body>",
+             "<h1>art2music gallery</h1>",
+             f'<div class="meta">model {_text(run_info.get("model", ""))} · {counts["ok"]} rendered, '
+             f'{counts["skipped"]} kept, {counts["failed"]} failed · {_text(run_info.get("finished", ""))}</div>',
+             '<div class="grid">', *(_card(result) for result in rendered), "</div>"]
+    if failed:
+        parts += [f"<h2>Failed ({len(failed)})</h2>", "<table><tr><th>item</th><th>image</th><th>reason</th>"
+                                                       "<th>detail</th></tr>"]
+        parts += [f"<tr><td>{_text(r.id or r.source)}</td><td>{_text(r.image)}</td><td>{_text(r.reason)}</td>"
+                  f"<td>{_text(r.detail)}</td></tr>" for r in failed]
+        parts.append("</table>")
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def write_gallery(out_dir: Path, results: list[ItemResult], run_info: dict[str, Any]) -> Path:
+    """Write ``out_dir/index.html`` atomically and return its path."""
+    path = Path(out_dir) / GALLERY_NAME
+    write_text(path, gallery_html(results, run_info))
+    return path

@@ -40,6 +40,23 @@ def _weight_normed(conv: nn.Module, init_std: float | None = 0.01) -> nn.Module:
     return weight_norm(conv)
 
 
+def apply_conv(conv: nn.Conv1d | nn.ConvTranspose1d, features: torch.Tensor) -> torch.Tensor:
+    """Run a 1-D (transposed) convolution on ``(B, C, T)`` features, or on ``(B, C, 1, T)`` channels-last ones.
+
+    The second layout is the CPU fast path: oneDNN's 2-D convolution on channels-last (NHWC) tensors needs no
+    layout reorders and runs ~1.6x faster than ``conv1d`` on this generator's shapes (measured on Xeon, see
+    ``bench/bench_vocoder.py``); the maths, and the weights (still ``(out, in, K)``), are the same.
+    """
+    if features.dim() == 3:
+        return conv(features)
+    weight = conv.weight.unsqueeze(2).contiguous(memory_format=torch.channels_last)
+    stride, padding, dilation = (1, conv.stride[0]), (0, conv.padding[0]), (1, conv.dilation[0])
+    if isinstance(conv, nn.ConvTranspose1d):
+        return F.conv_transpose2d(features, weight, conv.bias, stride, padding, (0, conv.output_padding[0]),
+                                  conv.groups, dilation)
+    return F.conv2d(features, weight, conv.bias, stride, padding, dilation, conv.groups)
+
+
 def _remove_weight_norm(module: nn.Module) -> None:
     for child in module.modules():
         if parametrize.is_parametrized(child, "weight"):
@@ -60,9 +77,9 @@ class ResBlock1(nn.Module):
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         for dilated, plain in zip(self.convs1, self.convs2):
-            residual = dilated(F.leaky_relu(features, LRELU_SLOPE))
-            residual = plain(F.leaky_relu_(residual, LRELU_SLOPE))
-            features = features + residual
+            residual = apply_conv(dilated, F.leaky_relu(features, LRELU_SLOPE))
+            residual = apply_conv(plain, F.leaky_relu_(residual, LRELU_SLOPE))
+            features = residual.add_(features)  # in place on a fresh conv output: autograd-safe
         return features
 
 
@@ -77,7 +94,7 @@ class ResBlock2(nn.Module):
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         for conv in self.convs:
-            features = features + conv(F.leaky_relu(features, LRELU_SLOPE))
+            features = apply_conv(conv, F.leaky_relu(features, LRELU_SLOPE)).add_(features)
         return features
 
 
@@ -97,6 +114,8 @@ class Generator(nn.Module):
         self.config = config
         #: The mel definition the generator expects (travels with exported weights).
         self.mel_config = mel_config
+        #: On CPU, run the convolutions as channels-last 2-D convolutions (faster, same maths; see apply_conv).
+        self.cpu_channels_last = True
         self.num_kernels = len(config.resblock_kernel_sizes)
         channels = config.upsample_initial_channel
         # conv_pre keeps torch's default init, as in the official code.
@@ -126,15 +145,18 @@ class Generator(nn.Module):
         if mel.dim() != 3 or mel.shape[1] != self.config.num_mels:
             raise ValueError(f"generator expects a mel of shape (batch, {self.config.num_mels}, frames), "
                              f"got {tuple(mel.shape)}")
-        features = self.conv_pre(mel)
+        channels_last = self.cpu_channels_last and mel.device.type == "cpu"
+        features = mel.unsqueeze(2).contiguous(memory_format=torch.channels_last) if channels_last else mel
+        features = apply_conv(self.conv_pre, features)
         for i, upsample in enumerate(self.ups):
-            features = upsample(F.leaky_relu(features, LRELU_SLOPE))
+            features = apply_conv(upsample, F.leaky_relu(features, LRELU_SLOPE))
             blocks = self.resblocks[i * self.num_kernels:(i + 1) * self.num_kernels]
             fused = blocks[0](features)
             for block in blocks[1:]:
-                fused = fused + block(features)
-            features = fused / self.num_kernels
-        return torch.tanh(self.conv_post(F.leaky_relu(features, FINAL_LRELU_SLOPE)))
+                fused = fused.add_(block(features))
+            features = fused.mul_(1.0 / self.num_kernels)
+        audio = torch.tanh(apply_conv(self.conv_post, F.leaky_relu_(features, FINAL_LRELU_SLOPE)))
+        return audio.squeeze(2).contiguous() if channels_last else audio
 
     def remove_weight_norm(self) -> "Generator":
         """Fold weight normalisation into plain weights in place (inference; outputs unchanged). Returns self."""

@@ -101,3 +101,31 @@ def test_unknown_config_key_is_an_error_and_unknown_preset_lists_choices() -> No
 def test_generator_must_fit_the_mel_definition() -> None:
     with pytest.raises(ValueError, match="hop_length 200"):
         Generator(TINY_GENERATOR, MelConfig(hop_length=200, win_length=800, n_fft=1024))
+
+
+def test_cpu_channels_last_path_matches_conv1d_in_output_and_gradients() -> None:
+    torch.manual_seed(0)
+    for config in (TINY_GENERATOR, GeneratorConfig.from_dict(GeneratorConfig.preset("v1").to_dict()
+                                                             | {"upsample_initial_channel": 32})):
+        generator = Generator(config)
+        mel = torch.randn(2, 80, 6)
+        results = {}
+        for channels_last in (True, False):
+            generator.cpu_channels_last = channels_last
+            generator.zero_grad()
+            audio = generator(mel)
+            (audio * torch.linspace(-1, 1, audio.shape[-1])).sum().backward()
+            results[channels_last] = (audio.detach(), generator.ups[0].parametrizations.weight.original1.grad.clone())
+        torch.testing.assert_close(results[True][0], results[False][0], rtol=0, atol=1e-6)
+        torch.testing.assert_close(results[True][1], results[False][1], rtol=1e-4, atol=1e-6)
+        assert results[True][0].is_contiguous()
+
+
+def test_inference_path_imports_neither_lightning_nor_art2music() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, vocoder; vocoder.load_vocoder('griffin-lim'); vocoder.Generator(); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('lightning', 'pytorch_lightning', 'art2music')))")
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert output.strip() == "[]"

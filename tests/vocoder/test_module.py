@@ -112,3 +112,34 @@ def test_official_discriminator_sizes() -> None:
     assert round(count_parameters(MultiScaleDiscriminator()) / 1e6, 1) == 29.6
     with pytest.raises(ValueError, match="discriminator width 0.01"):
         MultiScaleDiscriminator(width=0.01)
+
+
+def test_fine_tuning_starts_from_an_official_checkpoint_and_its_architecture(tmp_path: Path) -> None:
+    from tests.vocoder.test_checkpoint import write_official
+    from vocoder import Generator
+    from vocoder.module import _discriminator_file
+
+    torch.manual_seed(1)
+    source = Generator(TINY_GENERATOR).eval()
+    path = write_official(tmp_path / "UNIVERSAL_V1", source, "g_02500000")
+    module = VocoderModule(generator=None, init_generator=str(path), init_discriminator=None, discriminator_width=0.125)
+    assert module.generator.config == TINY_GENERATOR  # architecture read from the config.json beside it
+    mel = torch.randn(1, 80, 4)
+    with torch.no_grad():
+        torch.testing.assert_close(module.generator.eval()(mel), source(mel), rtol=1e-5, atol=1e-6)
+    with pytest.warns(UserWarning, match="no do_02500000 beside"):
+        assert _discriminator_file("auto", str(path)) is None
+    (tmp_path / "UNIVERSAL_V1" / "do_02500000").write_bytes(b"")
+    assert _discriminator_file("auto", str(path)) == str(tmp_path / "UNIVERSAL_V1" / "do_02500000")
+    with pytest.raises(ValueError, match="set model.discriminator_width to 1.0"):
+        VocoderModule(init_generator=str(path), init_discriminator="auto", discriminator_width=0.125)
+
+
+@pytest.mark.parametrize("config", ["configs/vocoder.yaml", "configs/demo/vocoder.yaml"])
+def test_shipped_configs_parse(config: str, capsys) -> None:
+    from vocoder.cli import main
+
+    root = Path(__file__).resolve().parents[2]
+    assert main(["fit", "--config", str(root / config), "--print_config"]) == 0
+    printed = capsys.readouterr().out
+    assert "init_generator" in printed and "segment_size: 8192" in printed

@@ -1,0 +1,158 @@
+"""HiFi-GAN inference speed on CPU: real-time factor of V1/V2/V3 on 10 s of audio, and achieved GFLOP/s.
+
+For each version (random weights, weight norm removed, ``torch.inference_mode``) and each thread count:
+
+- ``conv1d``: the official layout, every convolution a ``conv1d`` on ``(B, C, T)`` tensors (what
+  jik876/hifi-gan's ``models.py`` runs; our generator with ``cpu_channels_last = False``);
+- ``channels_last``: our CPU fast path, the same convolutions as oneDNN 2-D convolutions on channels-last
+  ``(B, C, 1, T)`` tensors, plus in-place activations and sums (outputs equal to ~1e-6).
+
+Runs of the two layouts are interleaved and the fastest of ``--rounds`` is kept, which filters out most of
+the noise of other jobs sharing the machine (the load average is recorded with the results).
+Real-time factor = seconds of audio / seconds of compute (3.3 means 10 s of audio in 3 s).
+Conv FLOPs are counted analytically (2 x MACs of every Conv1d / ConvTranspose1d) and compared with the
+machine's measured float32 matrix-multiply peak.
+
+Usage: python bench/bench_vocoder.py [--versions v1 v2 v3] [--threads 1 2] [--rounds 3] [--seconds 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import torch
+from torch import nn
+
+from common import write_result
+
+from vocoder import Generator, GeneratorConfig  # noqa: E402  (common puts the repository on sys.path)
+
+# Official implementation on a 2-core machine of this kind (figures given with the task), x real time.
+OFFICIAL_RTF = {"v1": 3.3, "v2": 35.0, "v3": 23.0}
+
+
+def conv_flops(generator: Generator, frames: int) -> int:
+    """Floating-point operations of every convolution for a ``(1, 80, frames)`` input (2 per multiply-add)."""
+    total = 0
+    length = frames
+    config = generator.config
+    total += 2 * config.num_mels * config.upsample_initial_channel * 7 * length  # conv_pre
+    channels = config.upsample_initial_channel
+    for rate, kernel in zip(config.upsample_rates, config.upsample_kernel_sizes):
+        total += 2 * channels * (channels // 2) * kernel * length  # transposed conv: every input x every tap
+        length *= rate
+        channels //= 2
+        per_step = 2 if config.resblock == "1" else 1
+        for kernel_size, dilations in zip(config.resblock_kernel_sizes, config.resblock_dilation_sizes):
+            steps = len(dilations[: 3 if config.resblock == "1" else 2])
+            total += steps * per_step * 2 * channels * channels * kernel_size * length
+    total += 2 * channels * 1 * 7 * length  # conv_post
+    return total
+
+
+def check_flop_count(generator: Generator, frames: int) -> None:
+    """Cross-check :func:`conv_flops` against forward hooks on the real modules."""
+    counted = 0
+
+    def hook(module: nn.Module, inputs: tuple[torch.Tensor], output: torch.Tensor) -> None:
+        nonlocal counted
+        if isinstance(module, nn.ConvTranspose1d):
+            counted += 2 * module.in_channels * module.out_channels * module.kernel_size[0] * inputs[0].shape[-1]
+        else:
+            counted += 2 * module.in_channels * module.out_channels * module.kernel_size[0] * output.shape[-1]
+
+    handles = [m.register_forward_hook(hook) for m in generator.modules() if isinstance(m, (nn.Conv1d, nn.ConvTranspose1d))]
+    layout = generator.cpu_channels_last
+    generator.cpu_channels_last = False  # hooks see the modules' own calls only on the conv1d path
+    with torch.inference_mode():
+        generator(torch.zeros(1, generator.config.num_mels, frames))
+    generator.cpu_channels_last = layout
+    for handle in handles:
+        handle.remove()
+    assert counted == conv_flops(generator, frames), (counted, conv_flops(generator, frames))
+
+
+def matmul_peak(threads: int, size: int = 4096, repeats: int = 4) -> float:
+    """Best float32 GFLOP/s of a ``size x size`` matrix product with ``threads`` threads."""
+    torch.set_num_threads(threads)
+    left, right = torch.randn(size, size), torch.randn(size, size)
+    left @ right
+    best = min(_timed(lambda: left @ right) for _ in range(repeats))
+    return 2 * size ** 3 / best / 1e9
+
+
+def _timed(function) -> float:
+    start = time.perf_counter()
+    function()
+    return time.perf_counter() - start
+
+
+def bench_version(version: str, threads: int, rounds: int, seconds: float) -> dict:
+    torch.manual_seed(0)
+    generator = Generator(GeneratorConfig.preset(version)).remove_weight_norm().eval()
+    frames = int(seconds * generator.mel_config.sample_rate) // generator.hop_length
+    audio_seconds = frames * generator.hop_length / generator.mel_config.sample_rate
+    mel = torch.randn(1, 80, frames) * 2 - 5
+    flops = conv_flops(generator, frames)
+    torch.set_num_threads(threads)
+    times: dict[str, list[float]] = {"conv1d": [], "channels_last": []}
+    with torch.inference_mode():
+        outputs = {}
+        for layout in times:  # warm-up (oneDNN primitive creation) and output check
+            generator.cpu_channels_last = layout == "channels_last"
+            outputs[layout] = generator(mel[:, :, :64])
+        max_difference = (outputs["conv1d"] - outputs["channels_last"]).abs().max().item()
+        for _ in range(rounds):
+            for layout in times:
+                generator.cpu_channels_last = layout == "channels_last"
+                times[layout].append(_timed(lambda: generator(mel)))
+    result = {"version": version, "threads": threads, "audio_seconds": round(audio_seconds, 3),
+              "conv_gflop": round(flops / 1e9, 2), "max_abs_difference_between_layouts": max_difference}
+    for layout, runs in times.items():
+        best = min(runs)
+        result[layout] = {"best_s": round(best, 3), "runs_s": [round(t, 3) for t in runs],
+                          "real_time_factor": round(audio_seconds / best, 2),
+                          "gflop_per_s": round(flops / best / 1e9, 1)}
+    result["speedup_channels_last"] = round(min(times["conv1d"]) / min(times["channels_last"]), 2)
+    result["official_reference_rtf"] = OFFICIAL_RTF[version]
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--versions", nargs="+", default=["v1", "v2", "v3"], choices=sorted(OFFICIAL_RTF))
+    parser.add_argument("--threads", nargs="+", type=int, default=[os.cpu_count() or 1])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    args = parser.parse_args()
+
+    load_before = os.getloadavg()
+    for version in args.versions:
+        check_flop_count(Generator(GeneratorConfig.preset(version)).remove_weight_norm(), 16)
+    peaks = {str(t): round(matmul_peak(t), 1) for t in args.threads}
+    results = []
+    for threads in args.threads:
+        for version in args.versions:
+            result = bench_version(version, threads, args.rounds, args.seconds)
+            result["fraction_of_matmul_peak"] = round(result["channels_last"]["gflop_per_s"] / peaks[str(threads)], 3)
+            results.append(result)
+            print(f"{version} threads={threads}: conv1d {result['conv1d']['real_time_factor']}x, channels_last "
+                  f"{result['channels_last']['real_time_factor']}x real time "
+                  f"({result['channels_last']['gflop_per_s']} GFLOP/s, official {OFFICIAL_RTF[version]}x)", flush=True)
+    path = write_result("vocoder", {
+        "description": "HiFi-GAN generator inference on CPU, 10 s of audio, random weights, weight norm removed, "
+                       "torch.inference_mode; best of interleaved rounds",
+        "matmul_peak_gflop_per_s": peaks,
+        "load_average_before": [round(v, 2) for v in load_before],
+        "load_average_after": [round(v, 2) for v in os.getloadavg()],
+        "caveat": "the machine's cores are shared with other jobs; a load average above the core count means "
+                  "the figures understate an idle machine (best-of-rounds filters part of it)",
+        "results": results,
+    })
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -42,10 +42,10 @@ def test_a_few_training_steps_lower_the_mel_error_on_a_short_clip(tmp_path: Path
             return torch.nn.functional.l1_loss(module._loss_mel(module.generator(mel)), module._loss_mel(audio)).item()
 
     before = mel_error()
-    batches = DataLoader([(mel[0], audio[0])] * 30, batch_size=1)
+    batches = DataLoader([(mel[0], audio[0])] * 16, batch_size=1)
     quiet_trainer(tmp_path, max_epochs=1).fit(module, train_dataloaders=batches)
-    assert module.trainer.global_step == 60  # manual optimization: D step + G step per batch
-    assert mel_error() < 0.7 * before
+    assert module.trainer.global_step == 32  # manual optimization: D step + G step per batch
+    assert mel_error() < 0.7 * before  # 3.23 -> 1.92 when written
 
 
 def test_learning_rate_decays_once_per_epoch(tmp_path: Path) -> None:

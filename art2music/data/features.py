@@ -27,9 +27,9 @@ from art2music.data.images import ImageLoadError, load_image
 from art2music.data.manifest import ManifestRow
 from vocoder.mel import MelConfig
 
-MIN_JOBS_PER_WORKER = 16
-"""Below this many clips per worker, starting worker processes (each imports torch: seconds) costs more than
-it saves (a clip takes tens of milliseconds), so the clips are decoded in this process."""
+MIN_JOBS_PER_WORKER = 8
+"""Below this many clips per worker, starting worker processes costs more than it saves (a clip takes tens
+of milliseconds), so the clips are decoded in this process."""
 
 FLUSH_EVERY = 64
 """Rows written between flushes of the memory maps (bounds the work lost to a crash)."""
@@ -70,17 +70,32 @@ def _init_worker() -> None:
     torch.set_num_threads(1)  # one process per core; intra-op threads would oversubscribe
 
 
-def clip_mels(jobs: Sequence[ClipJob], mel_config: MelConfig, workers: int) -> Iterator[ClipResult]:
+def clip_mels(jobs: Sequence[ClipJob], mel_config: MelConfig, workers: int,
+              use_pool: bool | None = None) -> Iterator[ClipResult]:
     """Decode clips and compute their mels, in ``workers`` processes (results in job order).
 
-    Small batches (see :data:`MIN_JOBS_PER_WORKER`) run in this process.
+    ``use_pool`` None (default) decides: one worker or a small batch (see :data:`MIN_JOBS_PER_WORKER`) runs
+    in this process; True/False force a process pool / this process.
     """
     worker = functools.partial(clip_mel_job, config=mel_config)
-    if workers <= 1 or len(jobs) < MIN_JOBS_PER_WORKER * workers:
-        yield from map(worker, jobs)
+    if use_pool is None:
+        use_pool = workers > 1 and len(jobs) >= MIN_JOBS_PER_WORKER * workers
+    if not use_pool:
+        import torch
+
+        # One intra-op thread: a clip's STFT is too small to split, and on a busy machine two threads
+        # contending for cores made it 4x slower (bench/bench_builder.py).
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            yield from map(worker, jobs)
+        finally:
+            torch.set_num_threads(threads)
         return
-    # spawn, not fork: forking a process whose torch/OpenMP threads are running can deadlock.
-    context = multiprocessing.get_context("spawn")
+    # fork starts a worker in milliseconds; spawn re-imports torch in each worker (seconds). Forking after
+    # torch ran is safe here because workers set one intra-op thread (as DataLoader workers do) before any op.
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker) as pool:
         yield from pool.map(worker, jobs, chunksize=max(1, min(16, len(jobs) // (4 * workers))))
 

@@ -4,8 +4,10 @@ For each version (random weights, weight norm removed, ``torch.inference_mode``)
 
 - ``conv1d``: the official layout, every convolution a ``conv1d`` on ``(B, C, T)`` tensors (what
   jik876/hifi-gan's ``models.py`` runs; our generator with ``cpu_channels_last = False``);
-- ``channels_last``: our CPU fast path, the same convolutions as oneDNN 2-D convolutions on channels-last
-  ``(B, C, 1, T)`` tensors, plus in-place activations and sums (outputs equal to ~1e-6).
+- ``channels_last``: our CPU fast path (the default), the same convolutions as oneDNN 2-D convolutions on
+  channels-last ``(B, C, 1, T)`` tensors, plus in-place activations and sums (outputs equal to ~1e-6);
+- ``channels_last_bf16``: opt-in ``Generator.set_inference_dtype(torch.bfloat16)`` (AMX where available);
+  not identical: its signal-to-error ratio against float32 is reported.
 
 Runs of the two layouts are interleaved and the fastest of ``--rounds`` is kept, which filters out most of
 the noise of other jobs sharing the machine (the load average is recorded with the results).
@@ -19,6 +21,7 @@ Usage: python bench/bench_vocoder.py [--versions v1 v2 v3] [--threads 1 2] [--ro
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import time
 
@@ -97,25 +100,30 @@ def bench_version(version: str, threads: int, rounds: int, seconds: float) -> di
     mel = torch.randn(1, 80, frames) * 2 - 5
     flops = conv_flops(generator, frames)
     torch.set_num_threads(threads)
-    times: dict[str, list[float]] = {"conv1d": [], "channels_last": []}
+    bf16 = copy.deepcopy(generator).set_inference_dtype(torch.bfloat16)
+    layouts = {"conv1d": (generator, False), "channels_last": (generator, True),
+               "channels_last_bf16": (bf16, True)}
+    times: dict[str, list[float]] = {name: [] for name in layouts}
+    outputs = {}
     with torch.inference_mode():
-        outputs = {}
-        for layout in times:  # warm-up (oneDNN primitive creation) and output check
-            generator.cpu_channels_last = layout == "channels_last"
-            outputs[layout] = generator(mel[:, :, :64])
-        max_difference = (outputs["conv1d"] - outputs["channels_last"]).abs().max().item()
+        for name, (model, channels_last) in layouts.items():  # warm-up: oneDNN builds primitives per shape
+            model.cpu_channels_last = channels_last
+            outputs[name] = model(mel)
         for _ in range(rounds):
-            for layout in times:
-                generator.cpu_channels_last = layout == "channels_last"
-                times[layout].append(_timed(lambda: generator(mel)))
+            for name, (model, channels_last) in layouts.items():
+                model.cpu_channels_last = channels_last
+                times[name].append(_timed(lambda: model(mel)))
+    reference = outputs["conv1d"]
     result = {"version": version, "threads": threads, "audio_seconds": round(audio_seconds, 3),
-              "conv_gflop": round(flops / 1e9, 2), "max_abs_difference_between_layouts": max_difference}
-    for layout, runs in times.items():
+              "conv_gflop": round(flops / 1e9, 2),
+              "max_abs_difference_channels_last_vs_conv1d": (outputs["channels_last"] - reference).abs().max().item(),
+              "bf16_signal_to_error_db": round(10 * torch.log10(reference.pow(2).sum() /
+                                                                (outputs["channels_last_bf16"] - reference).pow(2).sum()).item(), 1)}
+    for name, runs in times.items():
         best = min(runs)
-        result[layout] = {"best_s": round(best, 3), "runs_s": [round(t, 3) for t in runs],
-                          "real_time_factor": round(audio_seconds / best, 2),
-                          "gflop_per_s": round(flops / best / 1e9, 1)}
-    result["speedup_channels_last"] = round(min(times["conv1d"]) / min(times["channels_last"]), 2)
+        result[name] = {"best_s": round(best, 3), "runs_s": [round(t, 3) for t in runs],
+                        "real_time_factor": round(audio_seconds / best, 2), "gflop_per_s": round(flops / best / 1e9, 1)}
+    result["speedup_channels_last_vs_conv1d"] = round(min(times["conv1d"]) / min(times["channels_last"]), 2)
     result["official_reference_rtf"] = OFFICIAL_RTF[version]
     return result
 
@@ -139,8 +147,10 @@ def main() -> None:
             result["fraction_of_matmul_peak"] = round(result["channels_last"]["gflop_per_s"] / peaks[str(threads)], 3)
             results.append(result)
             print(f"{version} threads={threads}: conv1d {result['conv1d']['real_time_factor']}x, channels_last "
-                  f"{result['channels_last']['real_time_factor']}x real time "
-                  f"({result['channels_last']['gflop_per_s']} GFLOP/s, official {OFFICIAL_RTF[version]}x)", flush=True)
+                  f"{result['channels_last']['real_time_factor']}x ({result['channels_last']['gflop_per_s']} GFLOP/s), "
+                  f"bf16 {result['channels_last_bf16']['real_time_factor']}x "
+                  f"(SNR {result['bf16_signal_to_error_db']} dB) real time; official {OFFICIAL_RTF[version]}x",
+                  flush=True)
     path = write_result("vocoder", {
         "description": "HiFi-GAN generator inference on CPU, 10 s of audio, random weights, weight norm removed, "
                        "torch.inference_mode; best of interleaved rounds",

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import torch
+
 from vocoder.checkpoint import CheckpointError, load_generator, save_export, save_official
 from vocoder.config import PRESETS, GeneratorConfig
 from vocoder.generator import Generator, count_parameters
@@ -20,14 +22,14 @@ __all__ = ["MelConfig", "mel_spectrogram", "num_frames", "Generator", "Generator
 
 
 def load_vocoder(name_or_path: str | Path, *, mel_config: MelConfig | None = None,
-                 device: str = "cpu") -> Generator | GriffinLim:
+                 device: str = "cpu", dtype: torch.dtype = torch.float32) -> Generator | GriffinLim:
     """A vocoder by name: ``"griffin-lim"`` (no training needed) or a checkpoint path for :func:`load_generator`.
 
     Both map ``(B, 80, frames)`` log-mels to ``(B, 1, frames * 256)`` audio and are in eval mode.
     """
     if str(name_or_path).lower() in ("griffin-lim", "griffin_lim", "griffinlim"):
         return GriffinLim(mel_config or MelConfig()).to(device).eval()
-    return load_generator(name_or_path, mel_config=mel_config, device=device)
+    return load_generator(name_or_path, mel_config=mel_config, device=device, dtype=dtype)
 
 
 def export(checkpoint: str | Path, output_dir: str | Path | None = None, official: str | Path | None = None):

@@ -147,13 +147,15 @@ def _load_export_dir(path: Path, mel_config: MelConfig | None) -> Generator:
 
 
 def load_generator(path: str | Path, *, mel_config: MelConfig | None = None,
-                   device: str | torch.device = "cpu") -> Generator:
+                   device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32) -> Generator:
     """Load a generator for inference: eval mode, weight norm removed, on ``device``.
 
     Args:
         path: an official ``g_XXXXXXXX`` file (``config.json`` beside it) or an export directory.
         mel_config: if given, the checkpoint's mel definition must equal it (else ``CheckpointError``).
         device: where to put the weights.
+        dtype: ``torch.float32`` (default, exact) or ``torch.bfloat16`` (opt-in, faster on CPUs with AMX;
+            see :meth:`Generator.set_inference_dtype`). The output is float32 either way.
 
     Returns:
         :class:`Generator` mapping ``(B, 80, frames)`` log-mels to ``(B, 1, frames * 256)`` audio;
@@ -167,7 +169,8 @@ def load_generator(path: str | Path, *, mel_config: MelConfig | None = None,
     else:
         raise FileNotFoundError(f"vocoder checkpoint not found: {path} (give an official g_XXXXXXXX file or an "
                                 f"export directory with {CONFIG_NAME} and {EXPORT_WEIGHTS})")
-    return generator.to(device).eval()
+    generator = generator.to(device).eval()
+    return generator.set_inference_dtype(dtype) if dtype != torch.float32 else generator
 
 
 def _plain_state(generator: Generator) -> dict[str, torch.Tensor]:

@@ -145,3 +145,19 @@ def test_training_init_from_export_keeps_weight_norm_and_output(tmp_path, genera
     other = Generator(GeneratorConfig.from_dict(TINY_GENERATOR.to_dict() | {"upsample_initial_channel": 64}))
     with pytest.raises(CheckpointError, match="upsample_initial_channel: 64 in the training config vs 32"):
         load_generator_for_training(other, tmp_path / "export")
+
+
+def test_bfloat16_inference_is_opt_in_close_and_returns_float32(tmp_path, generator) -> None:
+    save_export(generator, tmp_path / "export")
+    exact = load_generator(tmp_path / "export")
+    fast = load_generator(tmp_path / "export", dtype=torch.bfloat16)
+    assert exact.conv_pre.weight.dtype == torch.float32
+    assert fast.conv_pre.weight.dtype == torch.bfloat16 and fast.conv_post.weight.dtype == torch.float32
+    mel = torch.randn(1, 80, 16) * 2 - 5
+    with torch.inference_mode():
+        reference, approximate = exact(mel), fast(mel)
+    assert approximate.dtype == torch.float32
+    signal_to_error_db = 10 * torch.log10(reference.pow(2).sum() / (approximate - reference).pow(2).sum())
+    assert signal_to_error_db > 30
+    with pytest.raises(RuntimeError, match="remove_weight_norm"):
+        Generator(TINY_GENERATOR).set_inference_dtype(torch.bfloat16)

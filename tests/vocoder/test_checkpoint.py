@@ -69,6 +69,7 @@ def test_our_official_writer_matches_the_legacy_key_names_and_round_trips(tmp_pa
 def test_export_directory_round_trip(tmp_path, generator) -> None:
     save_export(generator, tmp_path / "export")
     assert sorted(p.name for p in (tmp_path / "export").iterdir()) == ["config.json", "model.safetensors"]
+    assert (tmp_path / "export" / "model.safetensors").stat().st_mode & 0o044 == 0o044  # readable by others
     config = json.loads((tmp_path / "export" / "config.json").read_text())
     assert config["generator"]["upsample_rates"] == [8, 8, 4] and config["mel"]["hop_length"] == 256
     loaded = load_generator(tmp_path / "export")

@@ -29,8 +29,8 @@ from art2music.data.csv_records import CsvFormatError
 from art2music.data.matching import MatchConfig
 from art2music.data.musiccaps import DEFAULT_AUDIO_PATTERN, check_audio_pattern, read_musiccaps
 from art2music.data.planning import fingerprint, plan_pairs
-from art2music.data.shards import (BuildLayout, ShardSpec, load_plan, mark_shard_done, merge_shards, publish_plan,
-                                   shard_finished)
+from art2music.data.shards import (BuildLayout, NoUsablePairs, ShardSpec, load_plan, mark_shard_done, merge_shards,
+                                   publish_plan, shard_finished)
 from art2music.data.splits import SplitFractions
 from vocoder.mel import MelConfig, num_frames
 
@@ -60,7 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
                          help="pretrained tag, weights file, or 'none' for random init (default %(default)s)")
     encoder.add_argument("--text-template", default="{comment}",
                          help="text given to CLIP; placeholders {comment}, {emotion} (default %(default)s)")
-    encoder.add_argument("--device", default="cpu", help="torch device for the encoder (default %(default)s)")
+    encoder.add_argument("--device", default="cpu",
+                         help="torch device for the CLIP encoder and the matching text model (default %(default)s)")
     encoder.add_argument("--batch-size", type=int, default=32, help="images per encoder batch (default %(default)s)")
     audio = parser.add_argument_group("audio")
     audio.add_argument("--seconds", type=float, default=10.0,
@@ -181,7 +182,7 @@ def run_build(args: argparse.Namespace) -> int:
         from art2music.data.text_embedding import SentenceEmbedder
 
         _log(f"{len(comments)} comments on paintings with images, {len(clips)} clips with audio; matching ...")
-        embedder = SentenceEmbedder(args.text_model)
+        embedder = SentenceEmbedder(args.text_model, device=args.device)
         result = plan_pairs(comments, clips, lambda texts: embedder.embed(texts, progress=not args.quiet), match,
                             fractions, args.seed, layout.out)
         meta = {"fingerprint": print_fp, "options": options, "stats": result.stats}
@@ -212,7 +213,11 @@ def run_build(args: argparse.Namespace) -> int:
         return 1 if shard_failures else 0
     summary = {"options": options, "plan": meta.get("stats", {}), "shards": shard.count,
                "seconds_this_run": round(time.time() - started, 1)}
-    manifest, skipped = merge_shards(layout, shard.count, print_fp, summary, keep_work=args.keep_work)
+    try:
+        manifest, skipped = merge_shards(layout, shard.count, print_fp, summary, keep_work=args.keep_work)
+    except NoUsablePairs as error:
+        _log(str(error))
+        return 1
     return _finish(len(skipped), count_reasons(skipped), layout, len(manifest))
 
 
@@ -231,6 +236,9 @@ def _extract_shard(args, layout: BuildLayout, plan, shard: ShardSpec, mel_config
     encoder_spec = encoder.spec() | {"text_template": args.text_template}
     indices = shard.rows(len(plan))
     rows = [plan[k] for k in indices]
+    if not rows:  # more shards than pairs
+        mark_shard_done(layout, shard, [], {"rows": 0, "complete_rows": 0, "failures": 0})
+        return []
     cache_dir = layout.shard_dir(shard) / "cache"
     frames = num_frames(num_samples, mel_config)
     if (cache_dir / "cache.json").is_file():

@@ -120,7 +120,10 @@ def match_pairs(comment_vectors: np.ndarray, caption_vectors: np.ndarray, config
     uses = np.zeros(caption_vectors.shape[0], dtype=np.int64)
     pairs_of = np.zeros(comment_vectors.shape[0], dtype=np.int64)
     granted: list[Pair] = []
+    wanted = int(np.minimum(np.bincount(comments, minlength=comment_vectors.shape[0]), config.top_k).sum())
     for index in order:
+        if len(granted) == wanted:
+            break  # every comment has all the pairs it can get
         clip, comment = int(clips[index]), int(comments[index])
         if pairs_of[comment] >= config.top_k or (config.max_clip_uses and uses[clip] >= config.max_clip_uses):
             continue

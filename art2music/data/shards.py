@@ -34,6 +34,10 @@ from art2music.data.feature_cache import FeatureCache
 from art2music.data.manifest import Manifest, ManifestRow, read_manifest
 
 
+class NoUsablePairs(RuntimeError):
+    """Every planned pair lost its clip or its image: there is nothing to merge."""
+
+
 @dataclass(frozen=True)
 class ShardSpec:
     """Shard ``index`` of ``count`` (0-based) processes plan rows ``k`` with ``k % count == index``."""
@@ -136,6 +140,8 @@ def merge_shards(layout: BuildLayout, count: int, fingerprint: str, summary: dic
     for i in range(count):
         shard = ShardSpec(i, count)
         rows = shard.rows(len(plan))
+        if not rows:
+            continue
         cache = FeatureCache.open(layout.shard_dir(shard) / "cache", ids=[plan[k].id for k in rows])
         shard_caches.append(cache)
         skipped += read_report(layout.shard_dir(shard) / "failures.csv")
@@ -145,6 +151,9 @@ def merge_shards(layout: BuildLayout, count: int, fingerprint: str, summary: dic
     # A clip or image shared by rows of several shards failed in each of them: report it once.
     skipped = list({(item.source, item.item, item.reason): item for item in skipped}.values())
     final_rows = [plan[k] for k, _, _ in kept]
+    if not final_rows:
+        write_report(layout.report, skipped)
+        raise NoUsablePairs(f"no planned pair has usable features (every clip or image failed); see {layout.report}")
     template = shard_caches[0]
     if not layout.cache.exists():
         private = Path(tempfile.mkdtemp(prefix=".cache-", dir=layout.out))
@@ -180,5 +189,5 @@ def merge_shards(layout: BuildLayout, count: int, fingerprint: str, summary: dic
     return manifest, skipped
 
 
-__all__ = ["ShardSpec", "BuildLayout", "publish_plan", "load_plan", "shard_finished", "mark_shard_done",
+__all__ = ["NoUsablePairs", "ShardSpec", "BuildLayout", "publish_plan", "load_plan", "shard_finished", "mark_shard_done",
            "merge_shards", "report_csv"]

@@ -120,3 +120,13 @@ def test_missing_input_csv_exit_2(raw_corpus, tmp_path, capsys):
     raw_corpus.artemis.unlink()
     assert main(raw_corpus.builder_args(tmp_path / "out")) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_more_shards_than_pairs(raw_corpus, tmp_path):
+    out = tmp_path / "out"
+    args = raw_corpus.builder_args(out, "--splits", "1,0,0", "--max-clip-uses", "1")
+    codes = [main(args + ["--shard", f"{i}/12"]) for i in range(12)]  # 9 planned pairs, 12 shards
+    assert codes[-1] == 1 and all(code in (0, 1) for code in codes)
+    manifest = read_manifest(out / "manifest.csv")
+    assert len(manifest) == 6  # one comment per good clip, the reuse cap being 1
+    assert FeatureCache.open(out / "cache", ids=manifest.ids).is_complete()

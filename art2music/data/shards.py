@@ -29,7 +29,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from art2music.atomic import atomic_write_text
-from art2music.data.build_report import SkippedItem, read_report, report_csv, write_report
+from art2music.data.build_report import SkippedItem, read_report, write_report
 from art2music.data.feature_cache import FeatureCache
 from art2music.data.manifest import Manifest, ManifestRow, read_manifest
 
@@ -190,4 +190,4 @@ def merge_shards(layout: BuildLayout, count: int, fingerprint: str, summary: dic
 
 
 __all__ = ["NoUsablePairs", "ShardSpec", "BuildLayout", "publish_plan", "load_plan", "shard_finished", "mark_shard_done",
-           "merge_shards", "report_csv"]
+           "merge_shards"]

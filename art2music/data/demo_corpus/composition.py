@@ -74,11 +74,10 @@ def _scale_pitches(scale: str, root: int, low: int, high: int) -> list[int]:
     return [pitch for pitch in range(low, high + 1) if (pitch - root) % 12 in steps]
 
 
-def _chord_root(pitches: list[int], degree: int, scale: str, root: int, low: int) -> int:
+def _chord_root(degree: int, scale: str, root: int, low: int) -> int:
     """Pitch of scale ``degree`` (0-based) at or above ``low``."""
     interval = SCALES[scale][degree % len(SCALES[scale])]
-    pitch = low + ((root + interval - low) % 12)
-    return pitch
+    return low + ((root + interval - low) % 12)
 
 
 def compose(profile: EmotionProfile, rng: np.random.Generator, seconds: float) -> Composition:
@@ -128,7 +127,7 @@ def compose(profile: EmotionProfile, rng: np.random.Generator, seconds: float) -
     bass_step = 0.5 if drums in ("driving", "heavy") else (1.0 if drums in ("bouncy", "lurching") else 4.0)
     for bar_start in range(0, beats, 4):
         degree = progression[(bar_start // 4) % len(progression)]
-        bass_root = _chord_root(pitches, degree, scale, root, profile.bass_register[0])
+        bass_root = _chord_root(degree, scale, root, profile.bass_register[0])
         step_t = float(bar_start)
         while step_t < min(bar_start + 4, beats):
             bass.note(step_t, bass_step * 0.9, bass_root, velocity(step_t) - 5)
@@ -137,7 +136,7 @@ def compose(profile: EmotionProfile, rng: np.random.Generator, seconds: float) -
                 bass.note(step_t, bass_step * 0.9, bass_root + 12, velocity(step_t) - 10)
             step_t += bass_step
         if pad is not None:
-            chord_low = _chord_root(pitches, degree, scale, root, profile.bass_register[0] + 12)
+            chord_low = _chord_root(degree, scale, root, profile.bass_register[0] + 12)
             for third in (0, 2, 4):
                 interval = SCALES[scale][(degree + third) % len(SCALES[scale])] - SCALES[scale][degree % len(SCALES[scale])]
                 pad.note(bar_start, 4.0, chord_low + interval % 12, int(velocity(bar_start) * 0.6))

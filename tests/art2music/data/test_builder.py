@@ -107,8 +107,12 @@ def test_two_shards_give_the_same_result_as_one(raw_corpus, tmp_path, monkeypatc
     (("--splits", "0.5,0.6,0.1"), "fractions"),
     (("--audio-pattern", "{name}.wav"), "placeholder"),
     (("--encoder-arch", "ViT-B-32", "--encoder-pretrained", "laion2b_s34b_b79k"), "huggingface"),
+    (("--encoder-arch", "ViT-B-32", "--encoder-pretrained", "/nowhere/open_clip_model.safetensors"), "does not exist"),
 ])
-def test_usage_errors_exit_2_with_a_reason(raw_corpus, tmp_path, capsys, extra, message):
+def test_usage_errors_exit_2_with_a_reason(raw_corpus, tmp_path, capsys, monkeypatch, extra, message):
+    import huggingface_hub
+
+    monkeypatch.setattr(huggingface_hub, "try_to_load_from_cache", lambda *a, **k: None)  # as on a fresh machine
     args = raw_corpus.builder_args(tmp_path / "out")
     args = [a for a in args if a not in ("--encoder-arch", "art2music-tiny", "--encoder-pretrained", "none")] \
         if "--encoder-arch" in extra else args

@@ -53,3 +53,12 @@ bench: ## Run every benchmark in bench/, writing bench/results/*.json and bench/
 
 clean: ## Remove build artefacts and training runs (keeps .venv and datasets)
 	rm -rf runs lightning_logs .pytest_cache build *.egg-info
+
+demo: ## Render the bundled sample collection with the shipped demo weights and print where the gallery is
+	$(CLI) render examples/collection/collection.csv --out outputs/demo --model demo $(ARGS)
+
+demo-train: ## Rebuild the demo weights from scratch (corpus, tiny encoder, stage 1, vocoder; see README for time)
+	$(PY) -m art2music.training.demo_train $(ARGS)
+
+render: ## Render a collection: make render INPUT=folder-or.csv OUT=outputs/x [MODEL=demo|DIR]
+	$(CLI) render $(INPUT) --out $(or $(OUT),outputs/render) --model $(or $(MODEL),demo) $(ARGS)

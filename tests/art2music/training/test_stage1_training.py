@@ -18,7 +18,7 @@ from art2music.training.cli import main as stage1_main
 from art2music.training.stage1_module import Stage1Module
 
 REPO = Path(__file__).resolve().parents[3]
-TINY = ["--model.encoder_arch", "art2music-tiny", "--model.fusion_dim", "16", "--model.decoder_input_dim", "16",
+TINY = ["--model.encoder_arch", "art2music-tiny", "--model.encoder_pretrained", "null", "--model.fusion_dim", "16", "--model.decoder_input_dim", "16",
         "--model.lstm_hidden", "16", "--model.lstm_layers", "1", "--data.num_workers", "0",
         "--data.batch_size", "4", "--trainer.enable_progress_bar", "false", "--trainer.accelerator", "cpu"]
 

@@ -1,0 +1,105 @@
+"""``make demo-train``: rebuild the shipped demo weights from scratch, on a CPU, in one command.
+
+Steps (each a real art2music command, run as a subprocess so its memory is freed):
+
+1. generate the demo corpus and its ArtiCaps folder (``art2music demo-corpus``, random-init encoder);
+2. train the tiny CLIP encoder contrastively on the corpus's paintings and comments;
+3. re-embed the corpus with that encoder (the ArtiCaps builder, mels reused from step 1's audio);
+4. train stage 1 (``configs/demo/stage1.yaml``);
+5. train the vocoder from scratch (``configs/demo/vocoder.yaml``);
+6. export everything as a pipeline folder into ``art2music/assets/demo/`` (or ``--out``).
+
+Timings go to ``OUT/training.json``. Intermediate runs live in ``runs/demo-train/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from art2music.pipeline import DEMO_DIR
+
+RUNS = Path("runs/demo-train")
+STAGE1_RUN = Path("runs/stage1-demo")    # as in configs/demo/stage1.yaml
+VOCODER_RUN = Path("runs/vocoder-demo")  # as in configs/demo/vocoder.yaml
+
+
+def _run(step: str, args: list[str], timings: dict) -> None:
+    print(f"\n=== {step}: art2music {' '.join(args)}", flush=True)
+    start = time.monotonic()
+    result = subprocess.run([sys.executable, "-m", "art2music", *args])
+    timings[step] = round(time.monotonic() - start, 1)
+    if result.returncode != 0:
+        raise SystemExit(f"demo-train: step '{step}' failed with exit code {result.returncode}")
+    print(f"=== {step}: {timings[step]:.0f} s", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="art2music demo-train", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=Path("datasets/demo"), help="demo corpus folder")
+    parser.add_argument("--out", type=Path, default=DEMO_DIR, help="where the pipeline is exported")
+    parser.add_argument("--encoder-epochs", type=int, default=60)
+    parser.add_argument("--stage1-epochs", type=int, default=40)
+    parser.add_argument("--vocoder-steps", type=int, default=6000, help="optimizer steps (2 per batch)")
+    args = parser.parse_args(argv)
+    for earlier in (RUNS, STAGE1_RUN, VOCODER_RUN):  # from scratch: no stale best/last checkpoints
+        if earlier.exists():
+            shutil.rmtree(earlier)
+    RUNS.mkdir(parents=True, exist_ok=True)
+    timings: dict[str, float] = {}
+    start = time.monotonic()
+    articaps = args.data / "articaps"
+    encoder_file = RUNS / "encoder" / "open_clip_model.safetensors"
+
+    _run("corpus", ["demo-corpus", "--out", str(args.data), "--encoder-pretrained", "none"], timings)
+    _run("encoder", ["train-encoder", "--manifest", str(articaps / "manifest.csv"), "--out", str(encoder_file),
+                     "--epochs", str(args.encoder_epochs)], timings)
+    _run("re-embed", ["demo-corpus", "--out", str(args.data), "--encoder-pretrained", str(encoder_file)], timings)
+    _run("stage1", ["train-stage1", "fit", "--config", "configs/demo/stage1.yaml",
+                    "--model.encoder_pretrained", str(encoder_file), "--trainer.max_epochs", str(args.stage1_epochs),
+                    "--trainer.enable_progress_bar", "false"], timings)
+    _run("vocoder", ["train-vocoder", "fit", "--config", "configs/demo/vocoder.yaml",
+                     "--trainer.max_steps", str(args.vocoder_steps), "--trainer.enable_progress_bar", "false"], timings)
+    _export(args, encoder_file, timings)
+    timings["total"] = round(time.monotonic() - start, 1)
+    (args.out / "training.json").write_text(json.dumps({"seconds": timings}, indent=2) + "\n")
+    print(f"\ndemo weights written to {args.out} in {timings['total'] / 60:.1f} min: {timings}")
+    return 0
+
+
+def _export(args, encoder_file: Path, timings: dict) -> None:
+    """Assemble the pipeline folder from the encoder file and the two runs' best checkpoints."""
+    from art2music.model.encoder import TINY_ARCH, ClipEncoder
+    from art2music.pipeline import Art2Music
+    from art2music.training.stage1_module import Stage1Module
+    from vocoder import load_generator
+    from vocoder.release import export as export_vocoder
+
+    start = time.monotonic()
+    stage1_checkpoints = STAGE1_RUN / "checkpoints"
+    best = stage1_checkpoints / "best.ckpt"
+    module = Stage1Module.load_from_checkpoint(str(best if best.is_file() else stage1_checkpoints / "last.ckpt"),
+                                               map_location="cpu", weights_only=True)
+    vocoder_checkpoints = VOCODER_RUN / "checkpoints"
+    vocoder_best = vocoder_checkpoints / "best.ckpt"
+    export_vocoder(vocoder_best if vocoder_best.is_file() else vocoder_checkpoints / "last.ckpt", RUNS / "vocoder-export")
+    pipe = Art2Music(ClipEncoder(TINY_ARCH, str(encoder_file)), module.model.eval(),
+                     load_generator(RUNS / "vocoder-export"), module.mel_config)
+    staging = args.out.with_name(args.out.name + ".new")
+    if staging.exists():
+        shutil.rmtree(staging)
+    pipe.save_pretrained(staging)
+    if args.out.exists():
+        shutil.rmtree(args.out)
+    staging.replace(args.out)
+    timings["export"] = round(time.monotonic() - start, 1)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -160,6 +160,9 @@ def render_with_trainer(pipe: Any, collection: Collection, out_dir: str | os.Pat
         loader = torch.utils.data.DataLoader(RenderDataset(plan.pending, settings.max_pixels),
                                              batch_size=settings.batch_size, shuffle=False, num_workers=num_workers,
                                              collate_fn=collate_items)
+        # Lightning's predict sampler needs at least one item per process. Every process plans the same
+        # items (the others start before any output is written), so they all agree on this number.
+        devices = min(devices, len(plan.pending))
         strategy = "ddp" if devices > 1 else "auto"
         trainer = lightning.Trainer(accelerator=accelerator, devices=devices, strategy=strategy, logger=False,
                                     enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False,

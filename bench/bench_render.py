@@ -1,0 +1,180 @@
+"""End-to-end batch-rendering throughput: images per minute and x real time, one by one versus batched.
+
+Measures ``art2music.render.render_collection`` (image decoding, encoder, stage 1, vocoder, WAV + PNG +
+thumbnail + record writes) on synthetic 512x384 JPEG "paintings", with random weights (speed does not
+depend on the values), for two model sizes:
+
+- ``demo``: the shipped demo's sizes (tiny OpenCLIP, stage 1 with 128-wide fusion / 2x128 BiLSTM, a
+  half-width HiFi-GAN V3), 4 s clips (344 frames), as in configs/demo/*.yaml;
+- ``paper``: the paper's sizes: ViT-H-14 (random weights), stage 1 of 512 / 4x512 BiLSTM for 862 frames
+  (10 s), HiFi-GAN V1. Slow on CPU: keep ``--paper-images`` small.
+
+Before timing a batch size, every step runs once untimed on a batch of that size with short mels (oneDNN
+builds its kernels for each new batch shape on first use). Then ``--rounds`` timed runs with ``redo`` so
+every item is really rendered; the fastest is kept (the machine is shared: the load average is recorded).
+The paper's sizes get one timed run and no per-step breakdown, so they finish in a few minutes. x real time = seconds of audio / seconds of wall time.
+
+Usage: python bench/bench_render.py [--demo-images 16] [--paper-images 2] [--batch-sizes 1 8] [--threads 2]
+       [--skip-paper] [--rounds 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from common import write_result
+
+from art2music.model.encoder import TINY_ARCH, ClipEncoder  # noqa: E402  (common puts the repo on sys.path)
+from art2music.model.stage1 import Stage1Config, Stage1Model  # noqa: E402
+from art2music.pipeline import Art2Music  # noqa: E402
+from art2music.render import RenderSettings, read_collection, render_collection  # noqa: E402
+from vocoder import PRESETS, Generator, GeneratorConfig, MelConfig  # noqa: E402
+
+DEMO_VOCODER = GeneratorConfig(resblock="2", upsample_rates=(8, 8, 4), upsample_kernel_sizes=(16, 16, 8),
+                               upsample_initial_channel=128, resblock_kernel_sizes=(3, 5, 7),
+                               resblock_dilation_sizes=((1, 2), (2, 6), (3, 12)))
+
+
+def build(size: str) -> Art2Music:
+    """A random-weight pipeline of the ``demo`` or ``paper`` sizes (see module docstring)."""
+    torch.manual_seed(0)
+    mel = MelConfig()
+    if size == "demo":
+        encoder = ClipEncoder(TINY_ARCH, None)
+        stage1 = Stage1Config(embed_dim=encoder.embed_dim, fusion_dim=128, decoder_input_dim=128, lstm_hidden=128,
+                              lstm_layers=2, frames=344)
+        vocoder = Generator(DEMO_VOCODER, mel)
+    else:
+        encoder = ClipEncoder("ViT-H-14", None)
+        stage1 = Stage1Config(embed_dim=encoder.embed_dim)  # the paper's defaults: 512, 4 x 512, 862 frames
+        vocoder = Generator(PRESETS["v1"], mel)
+    return Art2Music(encoder, Stage1Model(stage1), vocoder.remove_weight_norm(), mel)
+
+
+def write_paintings(folder: Path, count: int) -> Path:
+    """``count`` 512x384 JPEGs with smooth colour fields and noise (a typical web-sized artwork)."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    folder.mkdir(parents=True, exist_ok=True)
+    y, x = np.mgrid[0:384, 0:512] / 512.0
+    for index in range(count):
+        phase = rng.uniform(0, 6.28, size=3)
+        field = np.stack([np.sin(6 * x + 4 * y + p) for p in phase], axis=-1) * 0.4 + 0.5
+        pixels = np.clip(field + rng.normal(0, 0.05, field.shape), 0, 1) * 255
+        Image.fromarray(pixels.astype(np.uint8)).save(folder / f"painting{index:03d}.jpg", quality=90)
+    rows = "".join(f"painting{i:03d}.jpg,a {['calm', 'joyful', 'gloomy'][i % 3]} painting number {i}\n"
+                   for i in range(count))
+    (folder / "collection.csv").write_text("image,comment\n" + rows, encoding="utf-8")
+    return folder / "collection.csv"
+
+
+def warm_up(pipe: Art2Music, csv_path: Path, batch_size: int) -> None:
+    """Run every step once on a batch of ``batch_size`` (short mels: oneDNN's first-call set-up depends on the
+    batch shape, not on the clip length), so no timed run pays for kernel creation or first page-ins."""
+    from art2music.data.images import load_image
+
+    items = read_collection(csv_path).items
+    images = [load_image(items[index % len(items)].image) for index in range(batch_size)]
+    text, image = pipe.embed(images, ["warm-up"] * batch_size)
+    with torch.inference_mode():
+        mel = pipe.stage1(text, image, frames=16)
+    pipe.mel_to_audio(mel)
+
+
+def measure(pipe: Art2Music, csv_path: Path, out_dir: Path, batch_size: int, rounds: int) -> dict:
+    collection = read_collection(csv_path)
+    warm_up(pipe, csv_path, batch_size)
+    settings = RenderSettings(batch_size=batch_size, progress=False, redo=True)
+    times = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        report = render_collection(pipe, collection, out_dir / f"batch{batch_size}", settings, "bench")
+        times.append(time.perf_counter() - started)
+        if report.summary["ok"] != len(collection.items):
+            raise RuntimeError(f"benchmark render failed: {report.summary}")
+    seconds = min(times)
+    audio_seconds = len(collection.items) * pipe.duration_seconds
+    return {"batch_size": batch_size, "images": len(collection.items), "wall_seconds": round(seconds, 3),
+            "all_wall_seconds": [round(t, 3) for t in times], "images_per_minute": round(60 * len(collection.items)
+                                                                                           / seconds, 2),
+            "x_real_time": round(audio_seconds / seconds, 3), "audio_seconds_per_image": round(pipe.duration_seconds, 3)}
+
+
+def stage_times(pipe: Art2Music, csv_path: Path, batch_size: int) -> dict:
+    """Seconds per image of each step for one batch (to explain where the time goes)."""
+    from art2music.data.images import load_image
+    from art2music.render.outputs import write_mel_png, write_wav
+
+    collection = read_collection(csv_path)
+    items = collection.items[:batch_size]
+    started = time.perf_counter()
+    images = [load_image(item.image) for item in items]
+    loaded = time.perf_counter()
+    text, image = pipe.embed(images, [item.comment for item in items])
+    embedded = time.perf_counter()
+    mel = pipe.embeddings_to_mel(text, image)
+    mels = time.perf_counter()
+    audio = pipe.mel_to_audio(mel)
+    voiced = time.perf_counter()
+    with tempfile.TemporaryDirectory() as scratch:
+        for index in range(len(items)):
+            write_wav(Path(scratch) / f"{index}.wav", audio[index], pipe.sample_rate)
+            write_mel_png(Path(scratch) / f"{index}.png", mel[index].float().numpy())
+    written = time.perf_counter()
+    count = len(items)
+    return {"batch_size": batch_size, "load_images": round((loaded - started) / count, 4),
+            "encoder": round((embedded - loaded) / count, 4), "stage1": round((mels - embedded) / count, 4),
+            "vocoder": round((voiced - mels) / count, 4), "write_wav_png": round((written - voiced) / count, 4)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--demo-images", type=int, default=16)
+    parser.add_argument("--paper-images", type=int, default=2)
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 8])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--skip-paper", action="store_true")
+    args = parser.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    torch.set_num_threads(args.threads)
+    load_before = os.getloadavg()
+    results = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        scratch = Path(scratch)
+        for size, count in (("demo", args.demo_images), ("paper", 0 if args.skip_paper else args.paper_images)):
+            if count <= 0:
+                continue
+            csv_path = write_paintings(scratch / f"{size}_in", count)
+            built = time.perf_counter()
+            pipe = build(size)
+            build_seconds = time.perf_counter() - built
+            batch_sizes = sorted({min(b, count) for b in args.batch_sizes})
+            small = size == "demo"  # the paper's sizes: one timed round, to stay within a few minutes
+            runs = [measure(pipe, csv_path, scratch / f"{size}_out", b, args.rounds if small else 1)
+                    for b in batch_sizes]
+            one, best = runs[0], runs[-1]
+            results[size] = {"build_seconds": round(build_seconds, 2), "runs": runs,
+                             "speedup_batched_vs_one_by_one": round(one["wall_seconds"] / best["wall_seconds"], 2)}
+            if small:
+                results[size]["stage_seconds_per_image"] = [stage_times(pipe, csv_path, b) for b in batch_sizes]
+            print(size, {r["batch_size"]: (r["images_per_minute"], r["x_real_time"]) for r in runs}, flush=True)
+            del pipe
+    path = write_result("render", {
+        "what": "end-to-end art2music render (decode, encode, stage 1, vocoder, write WAV/PNG/thumbnail/record) "
+                "with random weights; images_per_minute and x_real_time per batch size, fastest of the rounds",
+        "torch_threads": args.threads, "load_average_before": [round(v, 2) for v in load_before],
+        "load_average_after": [round(v, 2) for v in os.getloadavg()], "results": results})
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -11,7 +11,9 @@ For each version (random weights, weight norm removed, ``torch.inference_mode``)
 
 Runs of the two layouts are interleaved and the fastest of ``--rounds`` is kept, which filters out most of
 the noise of other jobs sharing the machine (the load average is recorded with the results).
-Real-time factor = seconds of audio / seconds of compute (3.3 means 10 s of audio in 3 s).
+Real-time factor = seconds of audio / wall-clock seconds (3.3 means 10 s of audio in 3 s). The CPU time of
+the process is recorded too: with one thread, ``audio_seconds_per_cpu_second`` estimates the real-time factor
+on an idle core when other jobs take the machine (wall time then includes time spent descheduled).
 Conv FLOPs are counted analytically (2 x MACs of every Conv1d / ConvTranspose1d) and compared with the
 machine's measured float32 matrix-multiply peak.
 
@@ -22,13 +24,14 @@ from __future__ import annotations
 
 import argparse
 import copy
+import json
 import os
 import time
 
 import torch
 from torch import nn
 
-from common import write_result
+from common import RESULTS, write_result
 
 from vocoder import Generator, GeneratorConfig  # noqa: E402  (common puts the repository on sys.path)
 
@@ -92,6 +95,13 @@ def _timed(function) -> float:
     return time.perf_counter() - start
 
 
+def _timed_with_cpu(function) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this process, all threads)."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    function()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
 def bench_version(version: str, threads: int, rounds: int, seconds: float) -> dict:
     torch.manual_seed(0)
     generator = Generator(GeneratorConfig.preset(version)).remove_weight_norm().eval()
@@ -104,6 +114,7 @@ def bench_version(version: str, threads: int, rounds: int, seconds: float) -> di
     layouts = {"conv1d": (generator, False), "channels_last": (generator, True),
                "channels_last_bf16": (bf16, True)}
     times: dict[str, list[float]] = {name: [] for name in layouts}
+    cpu_times: dict[str, list[float]] = {name: [] for name in layouts}
     outputs = {}
     with torch.inference_mode():
         for name, (model, channels_last) in layouts.items():  # warm-up: oneDNN builds primitives per shape
@@ -112,7 +123,9 @@ def bench_version(version: str, threads: int, rounds: int, seconds: float) -> di
         for _ in range(rounds):
             for name, (model, channels_last) in layouts.items():
                 model.cpu_channels_last = channels_last
-                times[name].append(_timed(lambda: model(mel)))
+                wall, cpu = _timed_with_cpu(lambda: model(mel))
+                times[name].append(wall)
+                cpu_times[name].append(cpu)
     reference = outputs["conv1d"]
     result = {"version": version, "threads": threads, "audio_seconds": round(audio_seconds, 3),
               "conv_gflop": round(flops / 1e9, 2),
@@ -121,8 +134,12 @@ def bench_version(version: str, threads: int, rounds: int, seconds: float) -> di
                                                                 (outputs["channels_last_bf16"] - reference).pow(2).sum()).item(), 1)}
     for name, runs in times.items():
         best = min(runs)
+        best_cpu = min(cpu_times[name])
         result[name] = {"best_s": round(best, 3), "runs_s": [round(t, 3) for t in runs],
-                        "real_time_factor": round(audio_seconds / best, 2), "gflop_per_s": round(flops / best / 1e9, 1)}
+                        "real_time_factor": round(audio_seconds / best, 2), "gflop_per_s": round(flops / best / 1e9, 1),
+                        "best_cpu_s": round(best_cpu, 3),
+                        "audio_seconds_per_cpu_second": round(audio_seconds / best_cpu, 2),
+                        "gflop_per_cpu_second": round(flops / best_cpu / 1e9, 1)}
     result["speedup_channels_last_vs_conv1d"] = round(min(times["conv1d"]) / min(times["channels_last"]), 2)
     result["official_reference_rtf"] = OFFICIAL_RTF[version]
     return result
@@ -134,6 +151,8 @@ def main() -> None:
     parser.add_argument("--threads", nargs="+", type=int, default=[os.cpu_count() or 1])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--append", action="store_true",
+                        help="keep the results of other thread counts already in bench/results/vocoder.json")
     args = parser.parse_args()
 
     load_before = os.getloadavg()
@@ -151,15 +170,22 @@ def main() -> None:
                   f"bf16 {result['channels_last_bf16']['real_time_factor']}x "
                   f"(SNR {result['bf16_signal_to_error_db']} dB) real time; official {OFFICIAL_RTF[version]}x",
                   flush=True)
+    runs = [{"threads": args.threads, "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "(unset)"),
+             "load_average_before": [round(v, 2) for v in load_before],
+             "load_average_after": [round(v, 2) for v in os.getloadavg()], "matmul_peak_gflop_per_s": peaks}]
+    previous_file = RESULTS / "vocoder.json"
+    if args.append and previous_file.is_file():
+        previous = json.loads(previous_file.read_text())
+        results += [r for r in previous.get("results", []) if r["threads"] not in args.threads]
+        runs = previous.get("runs", []) + runs
     path = write_result("vocoder", {
         "description": "HiFi-GAN generator inference on CPU, 10 s of audio, random weights, weight norm removed, "
                        "torch.inference_mode; best of interleaved rounds",
-        "matmul_peak_gflop_per_s": peaks,
-        "load_average_before": [round(v, 2) for v in load_before],
-        "load_average_after": [round(v, 2) for v in os.getloadavg()],
-        "caveat": "the machine's cores are shared with other jobs; a load average above the core count means "
-                  "the figures understate an idle machine (best-of-rounds filters part of it)",
-        "results": results,
+        "runs": runs,
+        "caveat": "the machine's 2 cores are shared with other jobs; a load average above the core count means "
+                  "wall-clock figures understate an idle machine (best-of-rounds filters only part of it); with one "
+                  "thread, audio_seconds_per_cpu_second is the better estimate of an idle core",
+        "results": sorted(results, key=lambda r: (r["threads"], r["version"])),
     })
     print(f"wrote {path}")
 

@@ -47,20 +47,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--encoder-epochs", type=int, default=60)
     parser.add_argument("--stage1-epochs", type=int, default=40)
     parser.add_argument("--vocoder-steps", type=int, default=6000, help="optimizer steps (2 per batch)")
+    parser.add_argument("--reuse-encoder", action="store_true",
+                        help="keep the corpus and runs/demo-train/encoder of an earlier run; retrain the rest")
     args = parser.parse_args(argv)
-    for earlier in (RUNS, STAGE1_RUN, VOCODER_RUN):  # from scratch: no stale best/last checkpoints
+    articaps = args.data / "articaps"
+    encoder_file = RUNS / "encoder" / "open_clip_model.safetensors"
+    reuse = args.reuse_encoder and encoder_file.is_file() and (articaps / "manifest.csv").is_file()
+    # From scratch: no stale best/last checkpoints may survive into this run.
+    for earlier in ((STAGE1_RUN, VOCODER_RUN) if reuse else (RUNS, STAGE1_RUN, VOCODER_RUN)):
         if earlier.exists():
             shutil.rmtree(earlier)
     RUNS.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
     start = time.monotonic()
-    articaps = args.data / "articaps"
-    encoder_file = RUNS / "encoder" / "open_clip_model.safetensors"
-
-    _run("corpus", ["demo-corpus", "--out", str(args.data), "--encoder-pretrained", "none"], timings)
-    _run("encoder", ["train-encoder", "--manifest", str(articaps / "manifest.csv"), "--out", str(encoder_file),
-                     "--epochs", str(args.encoder_epochs)], timings)
-    _run("re-embed", ["demo-corpus", "--out", str(args.data), "--encoder-pretrained", str(encoder_file)], timings)
+    if not reuse:
+        _run("corpus", ["demo-corpus", "--out", str(args.data), "--encoder-pretrained", "none", "--rebuild"], timings)
+        _run("encoder", ["train-encoder", "--manifest", str(articaps / "manifest.csv"), "--out", str(encoder_file),
+                         "--epochs", str(args.encoder_epochs)], timings)
+    _run("re-embed", ["demo-corpus", "--out", str(args.data), "--encoder-pretrained", str(encoder_file),
+                      "--rebuild"], timings)
     _run("stage1", ["train-stage1", "fit", "--config", "configs/demo/stage1.yaml",
                     "--model.encoder_pretrained", str(encoder_file), "--trainer.max_epochs", str(args.stage1_epochs),
                     "--trainer.enable_progress_bar", "false"], timings)

@@ -164,6 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                           "system's FluidR3_GM.sf2)")
     parser.add_argument("--encoder-pretrained", default=None,
                         help="encoder weights for art2music-tiny (default: the shipped demo encoder if present, else none)")
+    parser.add_argument("--rebuild", action="store_true",
+                        help="rebuild the ArtiCaps folder from scratch (e.g. after changing the encoder)")
     parser.add_argument("--raw-only", action="store_true", help="write the raw corpus but do not build the cache")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     return parser
@@ -214,7 +216,8 @@ def main(argv: list[str] | None = None) -> int:
                       "--out", str(args.out / "articaps"), "--encoder-arch", "art2music-tiny",
                       "--encoder-pretrained", pretrained, "--seconds", str(args.seconds), "--top-k", "1",
                       "--max-clip-uses", str(args.max_clip_uses), "--seed", str(args.seed),
-                      "--workers", str(args.workers)] + (["--quiet"] if args.quiet else []))
+                      "--workers", str(args.workers)] + (["--quiet"] if args.quiet else [])
+                     + (["--restart"] if args.rebuild else []))
         summary.update(build_seconds=round(time.time() - build_started, 1), build_exit_code=code,
                        encoder_pretrained=Path(pretrained).name, pair_emotion_agreement=emotion_agreement(args.out))
         if summary["pair_emotion_agreement"] is not None:

@@ -4,7 +4,8 @@
 (``--config configs/vocoder.yaml``, any value overridable, ``--ckpt_path last`` resumes); ``export`` turns
 a ``.ckpt`` into release files. art2music wires this as ``art2music train-vocoder ...``.
 
-Exit codes: 0 success, 1 export failed on a bad checkpoint, 2 usage or configuration error.
+Exit codes: 0 success; 1 export failed on a bad checkpoint, or training stopped on an unreadable/silent clip;
+2 usage or configuration error (bad option, unknown architecture, missing file, checkpoint mismatch).
 """
 
 from __future__ import annotations
@@ -39,20 +40,27 @@ def _export_main(argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the vocoder command line on ``argv`` (default ``sys.argv[1:]``); returns the exit code."""
+    from_command_line = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "export":
         return _export_main(argv[1:])
     from lightning.pytorch.cli import LightningCLI
 
+    from vocoder.audio import AudioError
     from vocoder.checkpoint import CheckpointError
     from vocoder.datamodule import VocoderDataModule
     from vocoder.module import VocoderModule
 
     try:
-        LightningCLI(VocoderModule, VocoderDataModule, args=argv, save_config_kwargs={"overwrite": True},
+        # args=None lets LightningCLI read sys.argv itself (passing it too only triggers a warning)
+        LightningCLI(VocoderModule, VocoderDataModule, args=None if from_command_line else argv,
+                     save_config_kwargs={"overwrite": True},
                      parser_kwargs={"prog": "vocoder"})
     except SystemExit as exit_:
         return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 2)
+    except AudioError as error:  # a bad clip met during training: the run stopped, its last checkpoint is kept
+        print(f"vocoder: error: {error}", file=sys.stderr)
+        return 1
     except (CheckpointError, FileNotFoundError, ValueError) as error:
         print(f"vocoder: error: {error}", file=sys.stderr)
         return 2

@@ -28,12 +28,13 @@ class VocoderDataModule(L.LightningDataModule):
         num_workers: data-loading worker processes.
         max_val_clips: at most this many validation clips (validation runs every epoch).
         train_split / val_split: manifest ``split`` values used for training and validation.
+        skip_bad_audio: warn about and skip unreadable or silent clips instead of stopping (exit code 1).
     """
 
     def __init__(self, manifest: str | None = None, predicted_mels: str | None = None, mode: str = "ground_truth",
                  segment_size: int = 8192, val_segment_size: int = 65536, batch_size: int = 16,
                  num_workers: int = 2, max_val_clips: int = 8, train_split: str = "train",
-                 val_split: str = "val") -> None:
+                 val_split: str = "val", skip_bad_audio: bool = False) -> None:
         super().__init__()
         if mode not in MODES:
             raise ValueError(f"data.mode must be one of {MODES}, got {mode!r}")
@@ -63,8 +64,10 @@ class VocoderDataModule(L.LightningDataModule):
             splits = sorted({item.split for item in items})
             raise ValueError(f"no '{hp.train_split}' clips in {source} (splits present: {splits})")
         check_files_exist(train + val, source)
-        self.train_set = VocoderDataset(train, hp.mode, hp.segment_size, self.mel_config, random_segments=True)
-        self.val_set = VocoderDataset(val, hp.mode, hp.val_segment_size, self.mel_config, random_segments=False)
+        self.train_set = VocoderDataset(train, hp.mode, hp.segment_size, self.mel_config, random_segments=True,
+                                        skip_bad_audio=hp.skip_bad_audio)
+        self.val_set = VocoderDataset(val, hp.mode, hp.val_segment_size, self.mel_config, random_segments=False,
+                                      skip_bad_audio=hp.skip_bad_audio)
 
     def _loader(self, dataset: VocoderDataset, batch_size: int, shuffle: bool) -> DataLoader:
         workers = self.hparams.num_workers

@@ -16,6 +16,7 @@ CSV's folder. This module reads those CSVs itself so that ``vocoder`` never impo
 from __future__ import annotations
 
 import csv
+import warnings
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from vocoder.audio import load_audio
+from vocoder.audio import AudioError, load_audio
 from vocoder.mel import MelConfig, mel_spectrogram
 
 __all__ = ["VocoderItem", "VocoderDataset", "read_manifest_items", "read_predicted_items", "MODES"]
@@ -123,10 +124,13 @@ class VocoderDataset(Dataset):
         segment_size: audio samples per example (a multiple of the hop; HiFi-GAN uses 8192).
         mel_config: the mel definition.
         random_segments: random crop (training) or the clip's start (validation, deterministic).
+        skip_bad_audio: on an unreadable or silent clip, warn (naming it) and use the next clip instead of
+            raising :class:`vocoder.audio.AudioError` (which stops training).
     """
 
     def __init__(self, items: list[VocoderItem], mode: str, segment_size: int = 8192,
-                 mel_config: MelConfig = MelConfig(), random_segments: bool = True) -> None:
+                 mel_config: MelConfig = MelConfig(), random_segments: bool = True,
+                 skip_bad_audio: bool = False) -> None:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         if segment_size <= 0 or segment_size % mel_config.hop_length:
@@ -135,7 +139,7 @@ class VocoderDataset(Dataset):
         if mode == "predicted" and any(item.mel_path is None for item in items):
             raise ValueError("mode 'predicted' needs a mel_path for every item (read them with read_predicted_items)")
         self.items, self.mode, self.segment_size = items, mode, segment_size
-        self.mel_config, self.random_segments = mel_config, random_segments
+        self.mel_config, self.random_segments, self.skip_bad_audio = mel_config, random_segments, skip_bad_audio
 
     def __len__(self) -> int:
         return len(self.items)
@@ -146,7 +150,18 @@ class VocoderDataset(Dataset):
         return int(torch.randint(0, available + 1, ()).item())
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        item, config = self.items[index], self.mel_config
+        for offset in range(len(self.items)):
+            item = self.items[(index + offset) % len(self.items)]
+            try:
+                return self._example(item)
+            except AudioError as error:
+                if not self.skip_bad_audio:
+                    raise
+                warnings.warn(f"skipping clip {item.id}: {error}")
+        raise AudioError(f"none of the {len(self.items)} clips could be read (see the warnings above)")
+
+    def _example(self, item: VocoderItem) -> tuple[torch.Tensor, torch.Tensor]:
+        config = self.mel_config
         audio = load_audio(item.audio_path, config.sample_rate)
         if self.mode == "ground_truth":
             start = self._start(len(audio) - self.segment_size)

@@ -97,3 +97,14 @@ def test_fit_logs_metrics_audio_and_mel_images_to_tensorboard(tmp_path: Path, ti
     assert {"val/generated_0", "val/reference_0"} <= set(tags["audio"])
     assert {"val/mel_generated_0", "val/mel_reference_0"} <= set(tags["images"])
     assert events.Audio("val/generated_0")[0].sample_rate == 22050
+
+
+def test_a_silent_clip_met_in_training_exits_1_naming_it(tmp_path: Path, tiny_corpus: Path, capsys) -> None:
+    import numpy as np
+    import soundfile
+
+    for name in ("a.wav", "c.wav"):
+        soundfile.write(str(tiny_corpus.parent / "audio" / name), np.zeros(22050, dtype=np.float32), 22050)
+    config = tiny_config(tmp_path, tiny_corpus, tmp_path / "run", max_steps=2)
+    assert main(["fit", "--config", str(config)]) == 1
+    assert "is silent" in capsys.readouterr().err

@@ -109,3 +109,16 @@ def test_datamodule_batches_and_config_errors(tiny_corpus: Path) -> None:
     (tiny_corpus.parent / "audio" / "b.flac").unlink()
     with pytest.raises(FileNotFoundError, match="1 file\\(s\\) listed in .*manifest.csv do not exist.*b.flac"):
         missing.setup("fit")
+
+
+def test_bad_clips_stop_by_default_or_are_skipped_with_a_warning(tiny_corpus: Path) -> None:
+    soundfile.write(str(tiny_corpus.parent / "audio" / "a.wav"), np.zeros(4096, dtype=np.float32), 22050)
+    items = read_manifest_items(tiny_corpus)
+    with pytest.raises(AudioError, match="a.wav is silent"):
+        VocoderDataset(items, "ground_truth", 2048)[0]
+    with pytest.warns(UserWarning, match="skipping clip p1: .*a.wav is silent"):
+        mel, audio = VocoderDataset(items, "ground_truth", 2048, skip_bad_audio=True)[0]
+    assert audio.abs().max() > 0.05  # the next clip (b.flac) instead of silence
+    silent_only = [items[0]]
+    with pytest.warns(UserWarning), pytest.raises(AudioError, match="none of the 1 clips"):
+        VocoderDataset(silent_only, "ground_truth", 2048, skip_bad_audio=True)[0]

@@ -14,13 +14,15 @@ builds its kernels for each new batch shape on first use). Then ``--rounds`` tim
 every item is really rendered; the fastest is kept (the machine is shared: the load average is recorded).
 The paper's sizes get one timed run and no per-step breakdown, so they finish in a few minutes. x real time = seconds of audio / seconds of wall time.
 
-Usage: python bench/bench_render.py [--demo-images 16] [--paper-images 2] [--batch-sizes 1 8] [--threads 2]
-       [--skip-paper] [--rounds 2]
+Usage: python bench/bench_render.py [--sizes demo paper] [--demo-images 16] [--paper-images 2]
+       [--batch-sizes 1 8] [--threads 2] [--rounds 2]
+Results land in bench/results/render.json under "<size>/threads=<n>"; entries not re-measured are kept.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import tempfile
 import time
@@ -29,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from common import write_result
+from common import RESULTS, write_result
 
 from art2music.model.encoder import TINY_ARCH, ClipEncoder  # noqa: E402  (common puts the repo on sys.path)
 from art2music.model.stage1 import Stage1Config, Stage1Model  # noqa: E402
@@ -140,39 +142,46 @@ def main() -> None:
     parser.add_argument("--demo-images", type=int, default=16)
     parser.add_argument("--paper-images", type=int, default=2)
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 8])
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, nargs="+", default=[2], help="torch intra-op threads (each value)")
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--skip-paper", action="store_true")
+    parser.add_argument("--sizes", nargs="+", choices=("demo", "paper"), default=["demo", "paper"])
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    torch.set_num_threads(args.threads)
-    load_before = os.getloadavg()
-    results = {}
+    # Entries not measured now (other sizes or thread counts) are kept from the previous results file.
+    previous = RESULTS / "render.json"
+    results = json.loads(previous.read_text())["results"] if previous.is_file() else {}
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
-        for size, count in (("demo", args.demo_images), ("paper", 0 if args.skip_paper else args.paper_images)):
-            if count <= 0:
-                continue
+        for size in args.sizes:
+            count = args.demo_images if size == "demo" else args.paper_images
             csv_path = write_paintings(scratch / f"{size}_in", count)
             built = time.perf_counter()
             pipe = build(size)
             build_seconds = time.perf_counter() - built
             batch_sizes = sorted({min(b, count) for b in args.batch_sizes})
             small = size == "demo"  # the paper's sizes: one timed round, to stay within a few minutes
-            runs = [measure(pipe, csv_path, scratch / f"{size}_out", b, args.rounds if small else 1)
-                    for b in batch_sizes]
-            one, best = runs[0], runs[-1]
-            results[size] = {"build_seconds": round(build_seconds, 2), "runs": runs,
-                             "speedup_batched_vs_one_by_one": round(one["wall_seconds"] / best["wall_seconds"], 2)}
-            if small:
-                results[size]["stage_seconds_per_image"] = [stage_times(pipe, csv_path, b) for b in batch_sizes]
-            print(size, {r["batch_size"]: (r["images_per_minute"], r["x_real_time"]) for r in runs}, flush=True)
+            for threads in args.threads:
+                torch.set_num_threads(threads)
+                load_before = os.getloadavg()
+                runs = [measure(pipe, csv_path, scratch / f"{size}_out", b, args.rounds if small else 1)
+                        for b in batch_sizes]
+                one, best = runs[0], runs[-1]
+                entry = {"size": size, "torch_threads": threads, "build_seconds": round(build_seconds, 2),
+                         "measured_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                         "load_average_before": [round(v, 2) for v in load_before],
+                         "load_average_after": [round(v, 2) for v in os.getloadavg()], "runs": runs,
+                         "speedup_batched_vs_one_by_one": round(one["wall_seconds"] / best["wall_seconds"], 2)}
+                if small:
+                    entry["stage_seconds_per_image"] = [stage_times(pipe, csv_path, b) for b in batch_sizes]
+                results[f"{size}/threads={threads}"] = entry
+                print(size, threads, {r["batch_size"]: (r["images_per_minute"], r["x_real_time"]) for r in runs},
+                      flush=True)
             del pipe
     path = write_result("render", {
         "what": "end-to-end art2music render (decode, encode, stage 1, vocoder, write WAV/PNG/thumbnail/record) "
-                "with random weights; images_per_minute and x_real_time per batch size, fastest of the rounds",
-        "torch_threads": args.threads, "load_average_before": [round(v, 2) for v in load_before],
-        "load_average_after": [round(v, 2) for v in os.getloadavg()], "results": results})
+                "with random weights; images_per_minute and x_real_time per batch size, fastest of the rounds; "
+                "the machine is shared, so each entry records its load average",
+        "results": dict(sorted(results.items()))})
     print(f"wrote {path}")
 
 

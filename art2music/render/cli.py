@@ -21,7 +21,10 @@ def build_parser() -> argparse.ArgumentParser:
                     "relative to the CSV). Writes OUT/audio/<id>.wav, OUT/mel/<id>.png, OUT/thumbs/<id>.jpg, "
                     "OUT/results.json + results.csv, and OUT/index.html. A rerun skips items already rendered with "
                     "the same image, comment and model.",
-        epilog="exit codes: 0 all rendered, 1 some items failed, 2 usage error")
+        epilog="ids: the CSV's id column (must be a safe file name and unique, else the row fails), otherwise the "
+               "image's file stem made safe (unsafe characters -> _, repeats get -2, -3 ... in input order). The CSV "
+               "must be UTF-8; rows with other bytes fail with 'undecodable_row'. "
+               "Exit codes: 0 all rendered, 1 some items failed (see results.json), 2 usage error.")
     parser.add_argument("input", help="a folder of images, or a CSV file with columns image[,comment][,id]")
     parser.add_argument("--out", required=True, help="output folder (created; reruns resume in it)")
     parser.add_argument("--model", default="demo", help="'demo' (the shipped weights, default) or a pipeline folder "

@@ -66,7 +66,7 @@ def make_tiny_corpus(root: Path) -> Path:
 
 
 def tiny_config(tmp_path: Path, manifest: Path, run_dir: Path, max_steps: int, every_n: int = 2,
-                logger: str = "csv") -> Path:
+                logger: str = "csv", validate: bool = True) -> Path:
     """A complete LightningCLI YAML for a seconds-long CPU run of the real training code."""
     logger_block = (f"    class_path: lightning.pytorch.loggers.CSVLogger\n    init_args: {{save_dir: {run_dir}, name: csv}}"
                     if logger == "csv" else
@@ -82,6 +82,7 @@ trainer:
   enable_progress_bar: false
   enable_model_summary: false
   num_sanity_val_steps: 0
+  limit_val_batches: {1.0 if validate else 0}
   logger:
 {logger_block}
   callbacks:

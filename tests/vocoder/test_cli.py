@@ -36,24 +36,24 @@ def saved_step(path: Path) -> int:
 
 def test_kill_9_then_restart_resumes_from_the_saved_step(tmp_path: Path, tiny_corpus: Path) -> None:
     run = tmp_path / "run"
-    config = tiny_config(tmp_path, tiny_corpus, run, max_steps=10_000, every_n=2)
+    config = tiny_config(tmp_path, tiny_corpus, run, max_steps=10_000, every_n=2, validate=False)
     last = run / "checkpoints" / "last.ckpt"
     process = run_vocoder("fit", "--config", str(config), "--ckpt_path", "last")
     deadline = time.monotonic() + 90
-    while saved_step(last) < 4:
+    while saved_step(last) < 2:
         assert process.poll() is None, process.communicate()[0][-3000:]
-        assert time.monotonic() < deadline, "no checkpoint at step >= 4 within 90 s"
+        assert time.monotonic() < deadline, "no checkpoint at step >= 2 within 90 s"
         time.sleep(0.3)
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
     killed_at = saved_step(last)
-    assert killed_at >= 4
+    assert killed_at >= 2
 
     restarted = run_vocoder("fit", "--config", str(config), "--ckpt_path", "last",
-                            f"--trainer.max_steps={killed_at + 4}")
+                            f"--trainer.max_steps={killed_at + 2}")
     output, _ = restarted.communicate(timeout=120)
     assert restarted.returncode == 0, output[-3000:]
-    assert saved_step(last) == killed_at + 4
+    assert saved_step(last) == killed_at + 2
     # the restarted run logged only batches after the checkpoint (logger steps count batches, i.e. optimizer
     # steps / 2): it did not start again from zero
     versions = sorted((run / "csv").iterdir())

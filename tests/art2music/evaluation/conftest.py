@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -66,6 +67,12 @@ def tiny_pipeline_dir(tmp_path_factory) -> Path:
     return directory
 
 
+@pytest.fixture(scope="session")
+def articaps_template(tmp_path_factory) -> Path:
+    return make_articaps_with_audio(tmp_path_factory.mktemp("template") / "articaps")
+
+
 @pytest.fixture
-def articaps(tmp_path) -> Path:
-    return make_articaps_with_audio(tmp_path / "articaps")
+def articaps(articaps_template, tmp_path) -> Path:
+    """A fresh copy of the tiny ArtiCaps folder (tests may break it)."""
+    return Path(shutil.copytree(articaps_template, tmp_path / "articaps"))

@@ -56,6 +56,16 @@ def test_tricky_images_render_and_bad_ones_fail_by_name(tiny_pipe, tmp_path):
     # Transparent areas are composited on white, not black: the fully transparent left edge is light.
     with Image.open(tmp_path / "out" / results["transparent"].thumbnail) as thumb:
         assert np.asarray(thumb)[:, 0].mean() > 200
+
+    def pixels(kind):
+        with Image.open(tmp_path / "out" / results[kind].thumbnail) as thumb:
+            return np.asarray(thumb, dtype=np.float32)
+
+    # The same picture stored as CMYK, palette or animated (first frame) looks like the RGB original, and
+    # 16-bit gray is rescaled, not clipped to white (a plain convert would saturate it).
+    for kind in ("cmyk", "palette", "animated"):
+        assert np.abs(pixels(kind) - pixels("rgb")).mean() < 20, kind
+    assert np.abs(pixels("gray16") - pixels("grayscale")).mean() < 3 and pixels("gray16").mean() < 200
     gallery = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
     assert all(f"audio/{kind}.wav" in gallery for kind in tricky) and "too_large" in gallery
 

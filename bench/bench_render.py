@@ -15,7 +15,7 @@ every item is really rendered; the fastest is kept (the machine is shared: the l
 The paper's sizes get one timed run and no per-step breakdown, so they finish in a few minutes. x real time = seconds of audio / seconds of wall time.
 
 Usage: python bench/bench_render.py [--sizes demo paper] [--demo-images 16] [--paper-images 2]
-       [--batch-sizes 1 8] [--threads 2] [--rounds 2]
+       [--batch-sizes 1 8] [--threads 2] [--rounds 2] [--skip-paper] [--quick]
 Results land in bench/results/render.json under "<size>/threads=<n>"; entries not re-measured are kept.
 """
 
@@ -145,7 +145,14 @@ def main() -> None:
     parser.add_argument("--threads", type=int, nargs="+", default=[2], help="torch intra-op threads (each value)")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--sizes", nargs="+", choices=("demo", "paper"), default=["demo", "paper"])
+    parser.add_argument("--skip-paper", action="store_true", help="same as --sizes demo")
+    parser.add_argument("--quick", action="store_true",
+                        help="a short check (demo sizes, 4 images, batch sizes 1 and 4, one round), stored apart")
     args = parser.parse_args()
+    if args.quick:
+        args.sizes, args.demo_images, args.batch_sizes, args.rounds = ["demo"], 4, [1, 4], 1
+    if args.skip_paper:
+        args.sizes = [size for size in args.sizes if size != "paper"]
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     # Entries not measured now (other sizes or thread counts) are kept from the previous results file.
     previous = RESULTS / "render.json"
@@ -173,7 +180,7 @@ def main() -> None:
                          "speedup_batched_vs_one_by_one": round(one["wall_seconds"] / best["wall_seconds"], 2)}
                 if small:
                     entry["stage_seconds_per_image"] = [stage_times(pipe, csv_path, b) for b in batch_sizes]
-                results[f"{size}/threads={threads}"] = entry
+                results[f"{size}/threads={threads}" + ("/quick" if args.quick else "")] = entry
                 print(size, threads, {r["batch_size"]: (r["images_per_minute"], r["x_real_time"]) for r in runs},
                       flush=True)
             del pipe

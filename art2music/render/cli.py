@@ -39,6 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", default=None, help="without --devices: torch device (default cuda if available, "
                                                        "else cpu)")
     parser.add_argument("--num-workers", type=int, default=2, help="with --devices: image-decoding worker processes")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="CPU threads for torch (default: torch's choice). On a busy machine 1 can be much faster: "
+                             "the BiLSTM waits for every thread at every frame")
     parser.add_argument("--wav-format", choices=("pcm16", "float"), default="pcm16",
                         help="16-bit PCM (default) or 32-bit float WAVs")
     parser.add_argument("--redo", action="store_true", help="re-render items that are already done")
@@ -62,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
         return _error(f"--batch-size must be at least 1, got {args.batch_size}")
     if args.devices is not None and args.devices < 1:
         return _error(f"--devices must be at least 1, got {args.devices}")
+    if args.threads is not None and args.threads < 1:
+        return _error(f"--threads must be at least 1, got {args.threads}")
     if args.num_workers < 0:
         return _error(f"--num-workers must be 0 or more, got {args.num_workers}")
     out_dir = Path(args.out).expanduser()
@@ -83,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     from art2music.render.fingerprint import model_folder_identity
     from art2music.render.runner import RenderSettings
 
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     try:
         pipe = Art2Music.from_pretrained(args.model, device="cpu" if args.devices else device, vocoder=args.vocoder)

@@ -30,7 +30,8 @@ def _render(*args: str) -> int:
 
 def test_the_sample_collection_renders_completely_with_a_working_gallery(tiny_model_dir, tmp_path):
     out = tmp_path / "out"
-    assert _render(EXAMPLES / "collection.csv", "--out", out, "--model", tiny_model_dir, "--batch-size", "3") == 0
+    assert _render(EXAMPLES / "collection.csv", "--out", out, "--model", tiny_model_dir, "--batch-size", "3",
+                   "--threads", "1") == 0
     results = read_results(out)
     assert [r.status for r in results] == ["ok"] * 8
     assert {r.id for r in results} == {"sunrise", "storm", "carnival", "ghost", "harbour", "forest", "moonlight",
@@ -68,6 +69,7 @@ def test_a_non_utf8_csv_renders_its_valid_rows_and_reports_the_others(tiny_model
     (lambda d, m: [d / "absent", "--out", d / "o", "--model", m], "does not exist"),
     (lambda d, m: [d / "imgs", "--out", d / "o", "--model", d / "no_model"], "cannot load the model"),
     (lambda d, m: [d / "imgs", "--out", d / "o", "--model", m, "--batch-size", "0"], "--batch-size"),
+    (lambda d, m: [d / "imgs", "--out", d / "o", "--model", m, "--threads", "0"], "--threads"),
     (lambda d, m: [d / "imgs", "--out", d / "imgs" / "a.png", "--model", m], "not a folder"),
     (lambda d, m: [d / "bad.csv", "--out", d / "o", "--model", m], "no 'image' column"),
 ])

@@ -165,7 +165,6 @@ class Generator(nn.Module):
         _remove_weight_norm(self)
         return self
 
-
     def set_inference_dtype(self, dtype: torch.dtype) -> "Generator":
         """Opt-in reduced precision for inference (after :meth:`remove_weight_norm`); returns self.
 

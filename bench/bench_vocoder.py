@@ -152,7 +152,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--append", action="store_true",
-                        help="keep the results of other thread counts already in bench/results/vocoder.json")
+                        help="keep the (version, threads) results already in bench/results/vocoder.json that "
+                             "this run does not measure")
     args = parser.parse_args()
 
     load_before = os.getloadavg()
@@ -176,7 +177,8 @@ def main() -> None:
     previous_file = RESULTS / "vocoder.json"
     if args.append and previous_file.is_file():
         previous = json.loads(previous_file.read_text())
-        results += [r for r in previous.get("results", []) if r["threads"] not in args.threads]
+        measured = {(r["version"], r["threads"]) for r in results}
+        results += [r for r in previous.get("results", []) if (r["version"], r["threads"]) not in measured]
         runs = previous.get("runs", []) + runs
     path = write_result("vocoder", {
         "description": "HiFi-GAN generator inference on CPU, 10 s of audio, random weights, weight norm removed, "

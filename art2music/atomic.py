@@ -13,6 +13,20 @@ from typing import IO, Iterator
 
 
 @contextlib.contextmanager
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _new_temporary(target: Path) -> str:
+    """Create an empty temporary sibling of ``target`` with ordinary permissions (mkstemp makes it 0600)."""
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp" + target.suffix, dir=target.parent)
+    os.close(fd)
+    os.chmod(tmp_name, 0o666 & ~_umask())
+    return tmp_name
+
+
 def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs) -> Iterator[IO]:
     """Open a temporary sibling of ``path`` for writing; on success rename it to ``path``.
 
@@ -22,8 +36,7 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs) -> Iterator[
         raise ValueError(f"atomic_open is for writing whole files, not mode {mode!r}")
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
+    tmp_name = _new_temporary(target)
     try:
         with open(tmp_name, mode, **kwargs) as handle:
             yield handle
@@ -56,6 +69,4 @@ def temporary_sibling(path: str | os.PathLike) -> Path:
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp" + target.suffix, dir=target.parent)
-    os.close(fd)
-    return Path(tmp_name)
+    return Path(_new_temporary(target))

@@ -60,10 +60,10 @@ def test_paper_config_holds_the_paper_setting():
 def test_tiny_fit_learns_and_logs(tiny_articaps, tmp_path):
     run_dir = tmp_path / "run"
     stage1_main(run_args(tiny_articaps, run_dir, "--trainer.max_epochs", "15", "--model.lr", "5e-3"))
-    checkpoint = run_dir / "checkpoints" / "last.ckpt"
-    assert checkpoint.is_file()
-    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
-    assert state["global_step"] == 30  # 8 train pairs / batch 4 = 2 steps per epoch
+    checkpoints = sorted(path.name for path in (run_dir / "checkpoints").iterdir())
+    assert checkpoints == ["best.ckpt", "last.ckpt", "step-step=25.ckpt"], checkpoints
+    # 8 train pairs / batch 4 = 2 steps per epoch; the rolling checkpoint is taken every 25 steps.
+    assert torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)["global_step"] == 25
     events = list((run_dir / "tensorboard").rglob("events.out.tfevents.*"))
     assert events, "no TensorBoard log written"
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator

@@ -158,3 +158,11 @@ def test_configuration_errors_exit_2_with_a_specific_message(case, message, tiny
         extra = ["--vggish-weights", str(tmp_path / "vggish.pth")]
     assert run(model, data, out, *extra) == 2
     assert message in capsys.readouterr().err
+
+
+def test_threads_option_is_applied_and_restored(tiny_pipeline_dir, articaps, tmp_path):
+    before = torch.get_num_threads()
+    assert run(tiny_pipeline_dir, articaps, tmp_path / "eval", "--threads", "0") == 2
+    assert run(tiny_pipeline_dir, articaps, tmp_path / "eval", "--limit", "1", "--no-dtw", "--threads", "1") == 0
+    assert torch.get_num_threads() == before
+    assert json.loads((tmp_path / "eval" / "metrics.json").read_text())["items"]["scored"] == 1

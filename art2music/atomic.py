@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import IO, Iterator
 
 
-@contextlib.contextmanager
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -27,6 +26,7 @@ def _new_temporary(target: Path) -> str:
     return tmp_name
 
 
+@contextlib.contextmanager
 def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs) -> Iterator[IO]:
     """Open a temporary sibling of ``path`` for writing; on success rename it to ``path``.
 

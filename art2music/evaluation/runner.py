@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import sys
+import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -119,9 +120,9 @@ def read_item(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]] | None
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {name: data[name] for name in data.files}
-    except (OSError, ValueError, EOFError):
+        record = json.loads(str(arrays.pop("record")))
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile):  # absent, truncated, not ours
         return None
-    record = json.loads(str(arrays.pop("record")))
     return record, arrays
 
 
@@ -270,7 +271,8 @@ def evaluate(context: EvaluationContext, out_dir: str | os.PathLike,
 
     out_dir = Path(out_dir)
     (out_dir / ITEM_DIR).mkdir(parents=True, exist_ok=True)
-    _remove_stale_temporaries(out_dir / ITEM_DIR)
+    for folder in [out_dir / ITEM_DIR, out_dir, *sorted((out_dir / AUDIO_DIR).glob("*/"))]:
+        _remove_stale_temporaries(folder)  # left by a run killed mid-write
     rows = context.split_rows[:settings.limit] if settings.limit else list(context.split_rows)
     done: dict[int, tuple[dict, dict]] = {}
     pending: list[int] = []

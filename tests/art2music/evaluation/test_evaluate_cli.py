@@ -166,3 +166,18 @@ def test_threads_option_is_applied_and_restored(tiny_pipeline_dir, articaps, tmp
     assert run(tiny_pipeline_dir, articaps, tmp_path / "eval", "--limit", "1", "--no-dtw", "--threads", "1") == 0
     assert torch.get_num_threads() == before
     assert json.loads((tmp_path / "eval" / "metrics.json").read_text())["items"]["scored"] == 1
+
+
+def test_a_damaged_item_file_or_stray_temporary_is_redone_on_rerun(tiny_pipeline_dir, articaps, tmp_path, capsys):
+    out = tmp_path / "eval"
+    assert run(tiny_pipeline_dir, articaps, out, "--no-dtw") == 0
+    items = sorted((out / "items").glob("*.npz"))
+    assert len(items) == 2
+    items[0].write_bytes(items[0].read_bytes()[:100])  # as if cut short (it is written atomically, but disks fail)
+    stray = out / "items" / f".{items[1].name}.abc123.tmp.npz"
+    stray.write_bytes(b"partial")
+    capsys.readouterr()
+    assert run(tiny_pipeline_dir, articaps, out, "--no-dtw") == 0
+    assert "scored 1, reused 1" in capsys.readouterr().err
+    assert not stray.exists()
+    assert json.loads((out / "metrics.json").read_text())["items"]["scored"] == 2

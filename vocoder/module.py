@@ -56,13 +56,15 @@ class VocoderModule(L.LightningModule):
         loss_weights: ``{"adversarial": 1, "feature_matching": 2, "mel": 45}``.
         mel_loss_fmax: top of the mel filterbank of the L1 loss in Hz (``None`` = Nyquist, as HiFi-GAN).
         num_logged_clips: validation clips whose audio and mel images go to TensorBoard.
+        adversarial_start: batches trained with the mel L1 loss alone before the GAN losses start (0 = the
+            official recipe; a warm-up makes short CPU training runs far cheaper).
     """
 
     def __init__(self, generator: str | dict | None = None, init_generator: str | None = None,
                  init_discriminator: str | None = None, discriminator_width: float = 1.0,
                  learning_rate: float = 2e-4, adam_betas: tuple[float, float] = (0.8, 0.99), lr_decay: float = 0.999,
                  loss_weights: dict[str, float] | None = None, mel_loss_fmax: float | None = None,
-                 num_logged_clips: int = 2) -> None:
+                 num_logged_clips: int = 2, adversarial_start: int = 0) -> None:
         super().__init__()
         self.save_hyperparameters()
         self.automatic_optimization = False
@@ -82,6 +84,8 @@ class VocoderModule(L.LightningModule):
         sample_rate = self.mel_config.sample_rate
         self.loss_mel_config = MelConfig(fmax=mel_loss_fmax if mel_loss_fmax is not None else sample_rate / 2)
         self._logged_references: set[int] = set()
+        # Batches trained so far; a buffer so that it is saved in checkpoints and survives a resume.
+        self.register_buffer("batches_seen", torch.zeros((), dtype=torch.long))
 
     def forward(self, mel: torch.Tensor) -> torch.Tensor:
         """``(B, n_mels, frames)`` -> ``(B, 1, frames * hop)``."""
@@ -94,6 +98,10 @@ class VocoderModule(L.LightningModule):
         mel, audio = batch
         optimizer_g, optimizer_d = self.optimizers()
         fake = self.generator(mel)
+        self.batches_seen += 1
+        if self.batches_seen <= self.hparams.adversarial_start:
+            self._reconstruction_step(fake, audio, optimizer_g)
+            return
 
         real_mpd, fake_mpd, _, _ = self.mpd(audio, fake.detach())
         real_msd, fake_msd, _, _ = self.msd(audio, fake.detach())
@@ -117,6 +125,15 @@ class VocoderModule(L.LightningModule):
                        "train/adversarial": loss_adv.detach(), "train/feature_matching": loss_fm.detach()},
                       prog_bar=False, batch_size=mel.shape[0])
         self.log("train/mel_l1_bar", loss_mel.detach(), prog_bar=True, logger=False, batch_size=mel.shape[0])
+
+    def _reconstruction_step(self, fake: torch.Tensor, audio: torch.Tensor, optimizer_g) -> None:
+        """Warm-up before ``adversarial_start`` batches: the generator learns from the mel L1 loss alone
+        (discriminators idle), as Parallel WaveGAN starts its discriminator late (Yamamoto et al., 2020)."""
+        loss_mel = F.l1_loss(self._loss_mel(fake), self._loss_mel(audio))
+        optimizer_g.zero_grad(set_to_none=True)
+        self.manual_backward(self.loss_weights.mel * loss_mel)
+        optimizer_g.step()
+        self.log("train/mel_l1", loss_mel.detach(), batch_size=audio.shape[0])
 
     def on_train_epoch_end(self) -> None:
         for scheduler in self.lr_schedulers():

@@ -46,15 +46,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DEMO_DIR, help="where the pipeline is exported")
     parser.add_argument("--encoder-epochs", type=int, default=60)
     parser.add_argument("--stage1-epochs", type=int, default=40)
-    parser.add_argument("--vocoder-steps", type=int, default=6000, help="optimizer steps (2 per batch)")
+    parser.add_argument("--vocoder-steps", type=int, default=2500,
+                        help="optimizer steps: 1 per batch during the mel-loss warm-up (model.adversarial_start), "
+                             "2 per batch after it")
     parser.add_argument("--reuse-encoder", action="store_true",
                         help="keep the corpus and runs/demo-train/encoder of an earlier run; retrain the rest")
+    parser.add_argument("--only-vocoder", action="store_true",
+                        help="keep everything of an earlier run but the vocoder; retrain it and export")
     args = parser.parse_args(argv)
     articaps = args.data / "articaps"
     encoder_file = RUNS / "encoder" / "open_clip_model.safetensors"
-    reuse = args.reuse_encoder and encoder_file.is_file() and (articaps / "manifest.csv").is_file()
+    reuse = ((args.reuse_encoder or args.only_vocoder) and encoder_file.is_file()
+             and (articaps / "manifest.csv").is_file())
+    only_vocoder = args.only_vocoder and reuse and (STAGE1_RUN / "checkpoints").is_dir()
+    if args.only_vocoder and not only_vocoder:
+        parser.error("--only-vocoder needs an earlier run's encoder, corpus and stage-1 checkpoints")
     # From scratch: no stale best/last checkpoints may survive into this run.
-    for earlier in ((STAGE1_RUN, VOCODER_RUN) if reuse else (RUNS, STAGE1_RUN, VOCODER_RUN)):
+    stale = (VOCODER_RUN,) if only_vocoder else (STAGE1_RUN, VOCODER_RUN) if reuse else (RUNS, STAGE1_RUN, VOCODER_RUN)
+    for earlier in stale:
         if earlier.exists():
             shutil.rmtree(earlier)
     RUNS.mkdir(parents=True, exist_ok=True)
@@ -64,11 +73,12 @@ def main(argv: list[str] | None = None) -> int:
         _run("corpus", ["demo-corpus", "--out", str(args.data), "--encoder-pretrained", "none", "--rebuild"], timings)
         _run("encoder", ["train-encoder", "--manifest", str(articaps / "manifest.csv"), "--out", str(encoder_file),
                          "--epochs", str(args.encoder_epochs)], timings)
-    _run("re-embed", ["demo-corpus", "--out", str(args.data), "--encoder-pretrained", str(encoder_file),
-                      "--rebuild"], timings)
-    _run("stage1", ["train-stage1", "fit", "--config", "configs/demo/stage1.yaml",
-                    "--model.encoder_pretrained", str(encoder_file), "--trainer.max_epochs", str(args.stage1_epochs),
-                    "--trainer.enable_progress_bar", "false"], timings)
+    if not only_vocoder:
+        _run("re-embed", ["demo-corpus", "--out", str(args.data), "--encoder-pretrained", str(encoder_file),
+                          "--rebuild"], timings)
+        _run("stage1", ["train-stage1", "fit", "--config", "configs/demo/stage1.yaml",
+                        "--model.encoder_pretrained", str(encoder_file), "--trainer.max_epochs",
+                        str(args.stage1_epochs), "--trainer.enable_progress_bar", "false"], timings)
     _run("vocoder", ["train-vocoder", "fit", "--config", "configs/demo/vocoder.yaml",
                      "--trainer.max_steps", str(args.vocoder_steps), "--trainer.enable_progress_bar", "false"], timings)
     _export(args, encoder_file, timings)

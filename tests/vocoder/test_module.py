@@ -143,3 +143,22 @@ def test_shipped_configs_parse(config: str, capsys) -> None:
     assert main(["fit", "--config", str(root / config), "--print_config"]) == 0
     printed = capsys.readouterr().out
     assert "init_generator" in printed and "segment_size: 8192" in printed
+
+
+def test_adversarial_start_trains_the_generator_alone_first(tmp_path: Path) -> None:
+    data = VocoderDataModule(manifest=str(make_tiny_corpus(tmp_path / "corpus")), segment_size=2048,
+                             batch_size=2, num_workers=0)
+    torch.manual_seed(0)
+    module = tiny_module(adversarial_start=2)
+    discriminator = {k: v.clone() for k, v in module.mpd.state_dict().items()}
+    generator = {k: v.clone() for k, v in module.generator.state_dict().items()}
+    quiet_trainer(tmp_path, max_steps=2, limit_val_batches=0).fit(module, datamodule=data)
+    # Two warm-up batches: one optimizer step each, the generator moved, the discriminators did not.
+    assert int(module.batches_seen) == 2
+    assert all(torch.equal(v, module.mpd.state_dict()[k]) for k, v in discriminator.items())
+    assert any(not torch.equal(v, module.generator.state_dict()[k]) for k, v in generator.items())
+    quiet_trainer(tmp_path, max_steps=2, limit_val_batches=0).fit(module, datamodule=data)
+    # A fresh trainer counts optimizer steps from 0: the third batch is adversarial, a discriminator and a
+    # generator step, which reach max_steps=2 at once.
+    assert int(module.batches_seen) == 3
+    assert any(not torch.equal(v, module.mpd.state_dict()[k]) for k, v in discriminator.items())

@@ -55,6 +55,18 @@ def findings(metrics: dict[str, Any]) -> list[str]:
     model_l1, mean_l1 = systems["model"]["mel_l1"], systems["mean-mel"]["mel_l1"]
     verdict = "below" if model_l1 < mean_l1 else "NOT below"
     lines.append(f"Stage-1 mel L1 is {verdict} the mean-mel baseline's ({model_l1:.3f} vs {mean_l1:.3f}).")
+    best = []
+    for label, pick in (("MCD", lambda e: e["mcd"]), ("LSD", lambda e: e["lsd"]), ("mel L1", lambda e: e["mel_l1"])):
+        scored = {name: pick(systems[name]) for name in GENERATIVE if pick(systems[name]) is not None}
+        best.append(f"{label} {min(scored, key=scored.get)}")
+    for embedding in metrics.get("embeddings", []):
+        fads = {name: systems[name]["fad"].get(embedding["name"]) for name in GENERATIVE}
+        fads = {name: fad["value"] for name, fad in fads.items() if fad}
+        if fads:
+            best.append(f"FAD ({embedding['label']}) {min(fads, key=fads.get)}")
+    by_accuracy = {name: systems[name]["emotion_accuracy"] for name in GENERATIVE}
+    best.append(f"emotion accuracy {max(by_accuracy, key=by_accuracy.get)}")
+    lines.append(f"Best of model and baselines ({', '.join(GENERATIVE)}) per metric: {'; '.join(best)}.")
     chance = metrics["emotion_probe"]["chance"]
     accuracies = ", ".join(f"{name} {systems[name]['emotion_accuracy']:.3f}" for name in ("reference", *GENERATIVE))
     lines.append(f"Emotion recovered from the audio (chance {chance:.3f} = 1/{len(metrics['emotion_probe']['classes'])}): "

@@ -100,12 +100,14 @@ def _stage1(result: dict) -> list[str]:
 
 
 def _builder(result: dict) -> list[str]:
-    rows = [[f"clip mels, {run['workers']} worker process(es)", run["clips_per_s"], run.get("steady_clips_per_s"), "clips/s"]
-            for run in result["mel_extraction"]]
+    rows = [[f"clip mels, {run['workers']} worker process(es)", run["clips_per_s"], run.get("steady_clips_per_s"),
+             "clips/s"] for run in result["mel_extraction"]]
     in_process = result.get("mel_extraction_in_process")
     if in_process:
-        rows.append(["clip mels, in process", in_process["clips_per_s"], in_process.get("steady_clips_per_s"), "clips/s"])
-    rows += [[f"image embeddings, {run['arch']}", run["images_per_s"], None, "images/s"] for run in result["image_embedding"]]
+        rows.append(["clip mels, in process", in_process["clips_per_s"], in_process.get("steady_clips_per_s"),
+                     "clips/s"])
+    rows += [[f"image embeddings, {run['arch']}", run["images_per_s"], None, "images/s"]
+             for run in result["image_embedding"]]
     sentences = result.get("sentence_embedding")
     if sentences:
         rows.append([f"sentence embeddings, {sentences['model']}", sentences["sentences_per_s"], None, "sentences/s"])
@@ -115,9 +117,9 @@ def _builder(result: dict) -> list[str]:
 def _vocoder(result: dict) -> list[str]:
     rows = []
     for run in result["results"]:
+        bf16 = run.get("channels_last_bf16", {}).get("real_time_factor")
         rows.append([run["version"], run["threads"], run["conv1d"]["real_time_factor"],
-                     run["channels_last"]["real_time_factor"], run.get("channels_last_bf16", {}).get("real_time_factor"),
-                     run.get("official_reference_rtf")])
+                     run["channels_last"]["real_time_factor"], bf16, run.get("official_reference_rtf")])
     return ["HiFi-GAN vocoder on CPU, real-time factor (seconds of audio per second of compute; higher is faster):", "",
             *_table(["version", "threads", "conv1d", "channels-last", "channels-last bf16", "official code"], rows)]
 

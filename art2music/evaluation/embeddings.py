@@ -182,7 +182,8 @@ def load_vggish_network(weights: str | os.PathLike) -> VGGishNetwork:
     if missing or unexpected:
         raise ValueError(f"{path} is not a torchvggish VGGish state dict: missing keys {missing[:6]}, "
                          f"unexpected keys {unexpected[:6]}")
-    wrong = [f"{k} {tuple(state[k].shape)} != {tuple(v.shape)}" for k, v in expected.items() if state[k].shape != v.shape]
+    wrong = [f"{key} {tuple(state[key].shape)} != {tuple(value.shape)}" for key, value in expected.items()
+             if state[key].shape != value.shape]
     if wrong:
         raise ValueError(f"{path}: tensors of the wrong shape: {wrong[:4]}")
     network.load_state_dict({k: v.float() for k, v in state.items()}, strict=True, assign=True)

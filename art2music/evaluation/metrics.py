@@ -175,8 +175,8 @@ def _symmetric_sqrt(matrix: np.ndarray) -> np.ndarray:
 def frechet_distance(mean_a: np.ndarray, cov_a: np.ndarray, mean_b: np.ndarray, cov_b: np.ndarray) -> float:
     """Fréchet (2-Wasserstein) distance between Gaussians N(μa, Σa) and N(μb, Σb).
 
-    ``d² = ‖μa − μb‖² + tr(Σa + Σb − 2 (Σa^½ Σb Σa^½)^½)``. The trace term is computed from the symmetric
-    form ``Σa^½ Σb Σa^½`` by eigendecomposition (its eigenvalues are those of ``Σa Σb``), which is stable for
+    ``d² = ‖μa − μb‖² + tr(Σa + Σb − 2 (Σa^½ Σb Σa^½)^½)``. The trace term is computed from the
+    symmetric form ``Σa^½ Σb Σa^½`` by eigendecomposition (its eigenvalues are those of ``Σa Σb``), which is stable for
     singular (rank-deficient) covariances, where ``sqrtm(Σa Σb)`` may return complex noise.
 
     Returns:

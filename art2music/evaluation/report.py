@@ -69,8 +69,8 @@ def findings(metrics: dict[str, Any]) -> list[str]:
     lines.append(f"Best of model and baselines ({', '.join(GENERATIVE)}) per metric: {'; '.join(best)}.")
     chance = metrics["emotion_probe"]["chance"]
     accuracies = ", ".join(f"{name} {systems[name]['emotion_accuracy']:.3f}" for name in ("reference", *GENERATIVE))
-    lines.append(f"Emotion recovered from the audio (chance {chance:.3f} = 1/{len(metrics['emotion_probe']['classes'])}): "
-                 f"{accuracies}.")
+    classes = len(metrics["emotion_probe"]["classes"])
+    lines.append(f"Emotion recovered from the audio (chance {chance:.3f} = 1/{classes}): {accuracies}.")
     return lines
 
 

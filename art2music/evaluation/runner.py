@@ -188,9 +188,9 @@ class _Scorer:
         nearest = nearest_training_rows(cache.image_embeddings[live], cache.image_embeddings[context.train_rows],
                                         context.train_rows, query_rows=live)
         for position, row in enumerate(live):
+            neighbour_path = context.manifest.resolve(context.manifest[int(nearest[position])].audio_path)
             try:
-                neighbour_audio = load_clip(context.manifest.resolve(context.manifest[int(nearest[position])].audio_path),
-                                            context.num_samples, self.mel_config, min_seconds=0.05)
+                neighbour_audio = load_clip(neighbour_path, context.num_samples, self.mel_config, min_seconds=0.05)
             except AudioLoadError as error:
                 outcomes[row] = (f"neighbour_{error.reason}", str(error))
                 continue
@@ -251,8 +251,8 @@ def train_emotion_probe(context: EvaluationContext, out_dir: Path) -> EmotionPro
             continue  # a training clip that cannot be read simply does not train the probe
         labels.append(context.manifest[row].emotion)
     if len(set(labels)) < 2:
-        raise EvaluationConfigError(f"only {len(labels)} training clips with {len(set(labels))} emotion(s) could be read; the "
-                         f"emotion probe needs clips of at least two emotions")
+        raise EvaluationConfigError(f"only {len(labels)} training clips with {len(set(labels))} emotion(s) could be "
+                                    f"read; the emotion probe needs clips of at least two emotions")
     write_item(cache_file, {"key": key, "labels": labels}, {"features": np.stack(features)})
     return probe.fit(np.stack(features), labels)
 

@@ -140,7 +140,8 @@ class EvaluationContext:
 
         return {"model": self.model_name, "model_identity": self.model_identity, "manifest": str(self.manifest_path),
                 "cache": str(self.cache.directory), "split": self.split, "rows": rows,
-                "train_rows": len(self.train_rows), "frames": {"model": self.pipe.frames, "reference": self.cache.frames},
+                "train_rows": len(self.train_rows),
+                "frames": {"model": self.pipe.frames, "reference": self.cache.frames},
                 "sample_rate": self.pipe.sample_rate,
                 "embeddings_source": "feature cache" if self.use_cached_embeddings else "model encoder",
                 "settings": asdict(settings),

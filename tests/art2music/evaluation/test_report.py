@@ -50,8 +50,8 @@ def test_findings_state_the_verdicts_both_ways():
     assert "vocoder beats Griffin-Lim in log-spectral distance (3.00 dB vs 4.00 dB)" in lines[0]
     assert "mel L1 is below the mean-mel baseline's (0.800 vs 1.100)" in lines[1]
     assert lines[2] == ("Best of model and baselines (model, model-griffin-lim, mean-mel, nearest-neighbour) per "
-                        "metric: MCD model; LSD model; mel L1 model; FAD (mel-stats, not VGGish) model; FAD (VGGish) model; "
-                        "emotion accuracy nearest-neighbour.")
+                        "metric: MCD model; LSD model; mel L1 model; FAD (mel-stats, not VGGish) model; "
+                        "FAD (VGGish) model; emotion accuracy nearest-neighbour.")
     assert "chance 0.250 = 1/4" in lines[3] and "model 0.600" in lines[3]
     worse = copy.deepcopy(METRICS)
     worse["systems"]["copy-vocoder"]["lsd"] = 4.5

@@ -82,6 +82,8 @@ VGGISH_WINDOW, VGGISH_HOP, VGGISH_FFT = 400, 160, 512  # 25 ms Hann window, 10 m
 VGGISH_MEL_BINS, VGGISH_FMIN, VGGISH_FMAX = 64, 125.0, 7500.0
 VGGISH_LOG_OFFSET = 0.01
 VGGISH_PATCH_FRAMES = 96  # 0.96 s examples, no overlap
+VGGISH_MIN_SECONDS = (VGGISH_WINDOW + (VGGISH_PATCH_FRAMES - 1) * VGGISH_HOP) / VGGISH_SAMPLE_RATE
+"""Shortest audio that gives one VGGish example (0.975 s)."""
 
 
 def _hz_to_htk_mel(frequency: np.ndarray) -> np.ndarray:

@@ -32,7 +32,7 @@ from art2music.data.audio import AudioLoadError, load_clip, waveform_to_mel
 from art2music.data.manifest import ManifestRow
 from art2music.evaluation.aggregate import aggregate
 from art2music.evaluation.baselines import EmotionProbe, nearest_training_rows, training_mean_mel
-from art2music.evaluation.embeddings import AudioEmbedding, make_embeddings
+from art2music.evaluation.embeddings import VGGISH_MIN_SECONDS, AudioEmbedding, make_embeddings
 from art2music.evaluation.setup import EvaluationConfigError, EvaluationContext
 from art2music.evaluation.systems import SYSTEMS, SystemOutput, score_system
 from vocoder import GriffinLim
@@ -269,6 +269,12 @@ def evaluate(context: EvaluationContext, out_dir: str | os.PathLike,
 
     from art2music.evaluation.report import write_report
 
+    if embeddings is None:
+        embeddings = make_embeddings(settings.vggish_weights, context.pipe.mel_config)
+    seconds = context.num_samples / context.pipe.sample_rate
+    if any(embedding.name == "vggish" for embedding in embeddings) and seconds < VGGISH_MIN_SECONDS:
+        raise EvaluationConfigError(f"VGGish needs clips of at least {VGGISH_MIN_SECONDS} s, the cache's are "
+                                    f"{seconds:.2f} s; evaluate without --vggish-weights")
     out_dir = Path(out_dir)
     (out_dir / ITEM_DIR).mkdir(parents=True, exist_ok=True)
     for folder in [out_dir / ITEM_DIR, out_dir, *sorted((out_dir / AUDIO_DIR).glob("*/"))]:
@@ -285,8 +291,6 @@ def evaluate(context: EvaluationContext, out_dir: str | os.PathLike,
             pending.append(row)
     report = EvaluationReport(metrics={}, reused=[context.manifest[row].id for row in done])
     probe = train_emotion_probe(context, out_dir)
-    if embeddings is None:
-        embeddings = make_embeddings(settings.vggish_weights, context.pipe.mel_config)
     if pending:
         scorer = _Scorer(context, settings, out_dir, embeddings, probe)
         with tqdm(total=len(pending), desc="evaluating", unit="item", file=sys.stderr,

@@ -16,7 +16,7 @@ SMALL_VOCODER = dict(resblock="2", upsample_rates=(8, 8, 4), upsample_kernel_siz
                      upsample_initial_channel=16, resblock_kernel_sizes=(3,), resblock_dilation_sizes=((1, 2),))
 
 
-def build_tiny_pipeline(seed: int = 0):
+def build_tiny_pipeline(seed: int = 0, frames: int = FRAMES):
     from art2music.model.encoder import TINY_ARCH, ClipEncoder
     from art2music.model.stage1 import Stage1Config, Stage1Model
     from art2music.pipeline import Art2Music
@@ -25,7 +25,7 @@ def build_tiny_pipeline(seed: int = 0):
     torch.manual_seed(seed)
     encoder = ClipEncoder(TINY_ARCH, None)
     stage1 = Stage1Model(Stage1Config(embed_dim=64, fusion_dim=16, decoder_input_dim=16, lstm_hidden=16,
-                                      lstm_layers=1, frames=FRAMES))
+                                      lstm_layers=1, frames=frames))
     vocoder = Generator(GeneratorConfig(**SMALL_VOCODER), MelConfig()).remove_weight_norm()
     return Art2Music(encoder, stage1, vocoder, MelConfig())
 
@@ -37,7 +37,8 @@ def tone(frequency: float, samples: int, rate: int = 22050, seed: int = 0) -> np
     return (0.4 * np.sin(2 * np.pi * frequency * t) + 0.01 * rng.normal(size=samples)).astype(np.float32)
 
 
-def make_articaps_with_audio(directory: Path, count: int = 16, encoder_spec: dict | None = None) -> Path:
+def make_articaps_with_audio(directory: Path, count: int = 16, encoder_spec: dict | None = None,
+                             frames: int = FRAMES) -> Path:
     """make_tiny_articaps plus real clips: a low tone for 'amusement' rows, a high one for 'sadness'; the
     cache's mels are the clips' true mels. Splits: count-4 train, 2 val, 2 test."""
     import soundfile
@@ -46,11 +47,11 @@ def make_articaps_with_audio(directory: Path, count: int = 16, encoder_spec: dic
     from art2music.data.feature_cache import FeatureCache
     from art2music.data.manifest import read_manifest
 
-    make_tiny_articaps(directory, count=count, frames=FRAMES, embed_dim=64, encoder_spec=encoder_spec)
+    make_tiny_articaps(directory, count=count, frames=frames, embed_dim=64, encoder_spec=encoder_spec)
     manifest = read_manifest(directory / "manifest.csv")
     cache = FeatureCache.open(directory / "cache", writable=True)
     (directory / "audio").mkdir(exist_ok=True)
-    samples = FRAMES * 256
+    samples = frames * 256
     for index, row in enumerate(manifest):
         frequency = (220.0 if row.emotion == "amusement" else 1760.0) * (1 + 0.03 * index)
         waveform = tone(frequency, samples + 1000, seed=index)

@@ -181,3 +181,25 @@ def test_a_damaged_item_file_or_stray_temporary_is_redone_on_rerun(tiny_pipeline
     assert "scored 1, reused 1" in capsys.readouterr().err
     assert not stray.exists()
     assert json.loads((out / "metrics.json").read_text())["items"]["scored"] == 2
+
+
+def test_vggish_columns_with_random_weights_in_torchvggish_format(tmp_path, capsys):
+    from art2music.evaluation.embeddings import VGGishNetwork
+
+    frames = 90  # 1.04 s: one 0.96 s VGGish example per clip
+    data = make_articaps_with_audio(tmp_path / "data", frames=frames)
+    model = tmp_path / "model"
+    build_tiny_pipeline(frames=frames).save_pretrained(model)
+    torch.manual_seed(0)
+    torch.save(VGGishNetwork().state_dict(), tmp_path / "vggish.pth")
+    out = tmp_path / "eval"
+    assert run(model, data, out, "--no-dtw", "--vggish-weights", str(tmp_path / "vggish.pth")) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert [e["name"] for e in metrics["embeddings"]] == ["mel-stats", "vggish"]
+    vggish = metrics["systems"]["reference"]["fad"]["vggish"]
+    assert vggish["value"] == pytest.approx(0.0, abs=1e-6) and vggish["dim"] == 128 and vggish["n_reference"] == 2
+    assert "FAD (VGGish) ↓" in (out / "metrics.md").read_text()
+    # clips shorter than one VGGish example are refused up front
+    assert run(model, make_articaps_with_audio(tmp_path / "short"), tmp_path / "eval2",
+               "--vggish-weights", str(tmp_path / "vggish.pth")) == 2
+    assert "VGGish needs clips of at least 0.975 s" in capsys.readouterr().err

@@ -15,14 +15,14 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, Sequence, Union
+from typing import Sequence, Union
 
 import numpy as np
 import torch
 from PIL import Image
 
 from art2music.atomic import atomic_write_text
-from art2music.model.encoder import ClipEncoder
+from art2music.model.encoder import ClipEncoder, comment_text, weights_identity
 from art2music.model.stage1 import Stage1Model
 from vocoder.mel import MelConfig
 
@@ -123,7 +123,7 @@ class Art2Music:
         directory = Path(directory)
         (directory / "encoder").mkdir(parents=True, exist_ok=True)
         pretrained = self.encoder.pretrained
-        is_tag = pretrained is not None and not Path(pretrained).expanduser().is_file()
+        is_tag = pretrained is not None and weights_identity(pretrained) == pretrained
         if include_encoder_weights is None:
             include_encoder_weights = not is_tag
         if include_encoder_weights:
@@ -150,8 +150,7 @@ class Art2Music:
             comments = [None] * count
         if len(comments) != count:
             raise ValueError(f"got {count} images but {len(comments)} comments")
-        return [self.text_template.format(comment=(comment or "").strip(), emotion="").strip()
-                for comment in comments]
+        return [comment_text(self.text_template, comment) for comment in comments]
 
     @torch.inference_mode()
     def embed(self, images: Sequence[ImageInput], comments: Sequence[str | None] | None = None

@@ -20,12 +20,8 @@ from torch.utils.data import DataLoader, Dataset
 
 from art2music.data.feature_cache import FeatureCache
 from art2music.data.manifest import Manifest, read_manifest
+from art2music.model.encoder import comment_text
 from vocoder.mel import MelConfig
-
-
-def format_comment_text(template: str, comment: str, emotion: str = "") -> str:
-    """The text the encoder sees for a comment: ``template`` with ``{comment}`` and ``{emotion}`` filled in."""
-    return template.format(comment=comment, emotion=emotion).strip()
 
 
 class CachedPairs(Dataset):
@@ -79,7 +75,7 @@ class EncoderInputPairs(CachedPairs):
         record = self.manifest[row]
         with Image.open(self.manifest.resolve(record.image_path)) as image:
             pixels = self.image_transform(image.convert("RGB"))
-        text = format_comment_text(self.text_template, record.comment, record.emotion)
+        text = comment_text(self.text_template, record.comment, record.emotion)
         return {"pixels": pixels, "tokens": self.tokenizer([text])[0],
                 "mel": torch.from_numpy(np.ascontiguousarray(np.asarray(cache.mels[row], dtype=np.float32).T)),
                 "index": row}

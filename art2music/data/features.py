@@ -132,7 +132,9 @@ def _resolve(root: Path, path: str) -> Path:
 
 def comment_text(template: str, row: ManifestRow) -> str:
     """The text CLIP embeds for a row: ``template`` filled with the row's ``comment`` and ``emotion``."""
-    return template.format(comment=row.comment, emotion=row.emotion)
+    from art2music.model.encoder import comment_text as encoder_text
+
+    return encoder_text(template, row.comment, row.emotion)
 
 
 def extract_embeddings(cache: FeatureCache, rows: Sequence[ManifestRow], root: Path, encoder,

@@ -25,7 +25,7 @@ def _number(value: float | None, digits: int = 2) -> str:
 def markdown_table(metrics: dict[str, Any]) -> str:
     """The systems × metrics table (GitHub Markdown), without the notes."""
     embeddings = metrics.get("embeddings", [])
-    header = [f"system", f"MCD dB {LOWER_IS_BETTER}", f"MCD-DTW dB {LOWER_IS_BETTER}", f"LSD dB {LOWER_IS_BETTER}",
+    header = ["system", f"MCD dB {LOWER_IS_BETTER}", f"MCD-DTW dB {LOWER_IS_BETTER}", f"LSD dB {LOWER_IS_BETTER}",
               f"mel L1 {LOWER_IS_BETTER}"]
     for embedding in embeddings:
         header += [f"FAD ({embedding['label']}) {LOWER_IS_BETTER}", f"cosine ({embedding['label']}) {HIGHER_IS_BETTER}"]

@@ -26,6 +26,21 @@ _CONFIG_DIR = Path(__file__).with_name("clip_configs")
 _registered = False
 
 
+def comment_text(template: str, comment: str | None, emotion: str = "") -> str:
+    """The text the encoder embeds for a comment: ``template`` with ``{comment}`` and ``{emotion}`` filled in.
+
+    The one definition used by the feature cache, training and inference, so they embed the same text.
+    """
+    return template.format(comment=(comment or "").strip(), emotion=emotion).strip()
+
+
+def weights_identity(pretrained: str | None) -> str | None:
+    """How encoder weights are named in specs and caches: a file by its base name, a tag as it is."""
+    if pretrained is not None and Path(pretrained).expanduser().is_file():
+        return Path(pretrained).name
+    return pretrained
+
+
 class EncoderWeightsNotFound(FileNotFoundError):
     """Pretrained encoder weights are not on this machine and cannot be downloaded."""
 
@@ -150,10 +165,7 @@ class ClipEncoder(nn.Module):
 
     def spec(self) -> dict[str, Any]:
         """What determines the embeddings: recorded in feature caches and checked on load."""
-        pretrained = self.pretrained
-        if pretrained is not None and Path(pretrained).expanduser().is_file():
-            pretrained = Path(pretrained).name
-        return {"arch": self.arch, "pretrained": pretrained, "normalize": self.normalize, "embed_dim": self.embed_dim}
+        return {"arch": self.arch, "pretrained": weights_identity(self.pretrained), "normalize": self.normalize, "embed_dim": self.embed_dim}
 
     def preprocess(self, images: Sequence[Any]) -> torch.Tensor:
         """PIL images (any mode) → ``(B, 3, H, W)`` float tensor normalised as the architecture expects."""

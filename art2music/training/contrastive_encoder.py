@@ -16,9 +16,9 @@ from torch.nn import functional as F
 
 
 def _load_pairs(manifest_path: Path, encoder, split: str) -> tuple[torch.Tensor, torch.Tensor]:
-    from art2music.data.datamodule import format_comment_text
     from art2music.data.images import load_image
     from art2music.data.manifest import read_manifest
+    from art2music.model.encoder import comment_text
 
     manifest = read_manifest(manifest_path)
     rows = [manifest[i] for i in manifest.split_indices(split)]
@@ -30,7 +30,7 @@ def _load_pairs(manifest_path: Path, encoder, split: str) -> tuple[torch.Tensor,
         if path not in seen:
             seen[path] = encoder.preprocess([load_image(path)])[0]
         images.append(seen[path])
-    tokens = encoder.tokenize([format_comment_text("{comment}", row.comment) for row in rows])
+    tokens = encoder.tokenize([comment_text("{comment}", row.comment) for row in rows])
     return torch.stack(images), tokens
 
 

@@ -65,9 +65,9 @@ class Stage1Module(L.LightningModule):
         if getattr(datamodule, "cache", None) is not None:
             self.mel_config.check_matches(datamodule.cache.mel_config, f"the feature cache of {datamodule.data_dir}")
         spec = datamodule.encoder_spec
-        expected_pretrained = self.hparams.encoder_pretrained
-        if expected_pretrained and Path(expected_pretrained).expanduser().is_file():
-            expected_pretrained = Path(expected_pretrained).name
+        from art2music.model.encoder import weights_identity
+
+        expected_pretrained = weights_identity(self.hparams.encoder_pretrained)
         if spec.get("arch") != self.hparams.encoder_arch or spec.get("pretrained") != expected_pretrained:
             raise ValueError(f"the data in {datamodule.data_dir} was encoded with {spec.get('arch')} / "
                              f"{spec.get('pretrained')}, but the model is configured for "

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 import torch
 
-from art2music.model.decoder import BiLSTMMelDecoder
 from art2music.model.fusion import GatedResidualFusion
 from art2music.model.loss import FrequencyWeightedL1, frequency_weights
 from art2music.model.stage1 import Stage1Config, Stage1Model

@@ -6,6 +6,8 @@ and ``model.train_encoder`` switches the data to on-the-fly encoding, so a confi
 
 from __future__ import annotations
 
+import sys
+
 from lightning.pytorch.cli import LightningCLI
 
 from art2music.data.datamodule import Stage1DataModule
@@ -20,7 +22,15 @@ class Stage1CLI(LightningCLI):
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run ``fit``/``validate``/``test`` for stage 1, e.g. ``fit --config configs/demo/stage1.yaml``."""
-    Stage1CLI(Stage1Module, Stage1DataModule, args=argv, save_config_kwargs={"overwrite": True},
-              auto_configure_optimizers=False)
+    """Run ``fit``/``validate``/``test`` for stage 1, e.g. ``fit --config configs/demo/stage1.yaml``.
+
+    Returns 0 on success, 2 for a configuration or data error (missing cache, mismatched encoder or mel
+    config, missing encoder weights), printed as one line instead of a traceback.
+    """
+    try:
+        Stage1CLI(Stage1Module, Stage1DataModule, args=argv, save_config_kwargs={"overwrite": True},
+                  auto_configure_optimizers=False)
+    except (FileNotFoundError, ValueError) as error:  # includes ManifestError, CacheMismatchError
+        print(f"art2music train-stage1: error: {error}", file=sys.stderr)
+        return 2
     return 0

@@ -87,6 +87,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    if not args.manifest.is_file():
+        print(f"train-encoder: manifest {args.manifest} does not exist", file=sys.stderr)
+        return 2
     if args.out.suffix != ".safetensors":
         print("train-encoder: --out must end in .safetensors", file=sys.stderr)
         return 2

@@ -76,11 +76,17 @@ def test_tiny_fit_learns_and_logs(tiny_articaps, tmp_path):
     assert val[-1] < val[0] / 2, val
 
 
-def test_fit_refuses_data_from_another_encoder(tiny_articaps, tmp_path):
-    with pytest.raises(ValueError, match="encoded with art2music-tiny / None, but the model is configured for "
-                                         "ViT-B-32"):
-        stage1_main(run_args(tiny_articaps, tmp_path / "run", "--trainer.max_epochs", "1",
-                             "--model.encoder_arch", "ViT-B-32", "--model.encoder_pretrained", "null"))
+def test_fit_refuses_data_from_another_encoder(tiny_articaps, tmp_path, capsys):
+    code = stage1_main(run_args(tiny_articaps, tmp_path / "run", "--trainer.max_epochs", "1",
+                                "--model.encoder_arch", "ViT-B-32", "--model.encoder_pretrained", "null"))
+    assert code == 2
+    assert ("encoded with art2music-tiny / None, but the model is configured for ViT-B-32"
+            in capsys.readouterr().err)
+
+
+def test_missing_data_is_a_one_line_error(tmp_path, capsys):
+    assert stage1_main(run_args(tmp_path / "absent", tmp_path / "run", "--trainer.max_epochs", "1")) == 2
+    assert "no feature cache at" in capsys.readouterr().err
 
 
 def test_training_step_does_not_run_the_encoder(tiny_articaps):

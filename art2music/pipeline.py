@@ -86,11 +86,14 @@ class Art2Music:
     # ------------------------------------------------------------------ loading and saving
     @classmethod
     def from_pretrained(cls, path_or_name: str | os.PathLike = "demo", device: str | torch.device = "cpu",
-                        vocoder: str | os.PathLike | None = None) -> "Art2Music":
+                        vocoder: str | os.PathLike | None = None,
+                        vocoder_precision: str | torch.dtype = "auto") -> "Art2Music":
         """Load an exported pipeline folder, or ``"demo"`` for the weights shipped with art2music.
 
         Args:
             vocoder: override the stored vocoder, e.g. ``"griffin-lim"`` or another HiFi-GAN checkpoint.
+            vocoder_precision: ``"auto"`` (bfloat16 HiFi-GAN convolutions on CPUs with AMX, float32 elsewhere),
+                ``"float32"`` (exact, the same on every machine) or ``"bfloat16"``; see :mod:`vocoder.precision`.
         """
         from vocoder import load_vocoder
 
@@ -107,7 +110,8 @@ class Art2Music:
         if stage1.config.embed_dim != encoder.embed_dim:
             raise ValueError(f"stage 1 expects {stage1.config.embed_dim}-d embeddings but the encoder "
                              f"{encoder_config['arch']} gives {encoder.embed_dim}-d")
-        voc = load_vocoder(vocoder if vocoder is not None else root / "vocoder", mel_config=mel_config)
+        voc = load_vocoder(vocoder if vocoder is not None else root / "vocoder", mel_config=mel_config, device=device,
+                           precision=vocoder_precision)
         return cls(encoder, stage1, voc, mel_config, meta.get("text_template", "{comment}"), device)
 
     def save_pretrained(self, directory: str | os.PathLike, include_encoder_weights: bool | None = None) -> Path:

@@ -15,21 +15,24 @@ from vocoder.config import PRESETS, GeneratorConfig
 from vocoder.generator import Generator, count_parameters
 from vocoder.griffin_lim import GriffinLim
 from vocoder.mel import MelConfig, mel_spectrogram, num_frames
+from vocoder.precision import PRECISIONS, resolve_precision
 
 __all__ = ["MelConfig", "mel_spectrogram", "num_frames", "Generator", "GeneratorConfig", "PRESETS", "GriffinLim",
-           "CheckpointError", "load_generator", "load_vocoder", "save_export", "save_official", "export",
+           "CheckpointError", "PRECISIONS", "resolve_precision", "load_generator", "load_vocoder", "save_export", "save_official", "export",
            "count_parameters"]
 
 
-def load_vocoder(name_or_path: str | Path, *, mel_config: MelConfig | None = None,
-                 device: str = "cpu", dtype: torch.dtype = torch.float32) -> Generator | GriffinLim:
+def load_vocoder(name_or_path: str | Path, *, mel_config: MelConfig | None = None, device: str | torch.device = "cpu",
+                 precision: str | torch.dtype = "auto") -> Generator | GriffinLim:
     """A vocoder by name: ``"griffin-lim"`` (no training needed) or a checkpoint path for :func:`load_generator`.
 
     Both map ``(B, 80, frames)`` log-mels to ``(B, 1, frames * 256)`` audio and are in eval mode.
+    ``precision`` applies to HiFi-GAN (see :mod:`vocoder.precision`); it is still checked for Griffin-Lim.
     """
+    resolve_precision(precision, device)
     if str(name_or_path).lower() in ("griffin-lim", "griffin_lim", "griffinlim"):
         return GriffinLim(mel_config or MelConfig()).to(device).eval()
-    return load_generator(name_or_path, mel_config=mel_config, device=device, dtype=dtype)
+    return load_generator(name_or_path, mel_config=mel_config, device=device, precision=precision)
 
 
 def export(checkpoint: str | Path, output_dir: str | Path | None = None, official: str | Path | None = None):

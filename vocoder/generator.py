@@ -117,6 +117,8 @@ class Generator(nn.Module):
         #: On CPU, run the convolutions as channels-last 2-D convolutions (faster, same maths; see apply_conv).
         self.cpu_channels_last = True
         self.num_kernels = len(config.resblock_kernel_sizes)
+        #: float32 originals kept by set_inference_dtype (None while the weights are float32 themselves).
+        self._float32_state: dict[str, torch.Tensor] | None = None
         channels = config.upsample_initial_channel
         # conv_pre keeps torch's default init, as in the official code.
         self.conv_pre = weight_norm(nn.Conv1d(config.num_mels, channels, 7, 1, padding=3))
@@ -166,18 +168,37 @@ class Generator(nn.Module):
         return self
 
     def set_inference_dtype(self, dtype: torch.dtype) -> "Generator":
-        """Opt-in reduced precision for inference (after :meth:`remove_weight_norm`); returns self.
+        """Run the convolutions in ``dtype`` for inference (after :meth:`remove_weight_norm`); returns self.
 
         ``torch.bfloat16`` runs the convolutions on Intel AMX / AVX512-BF16 where the CPU has them (Xeon
-        Sapphire Rapids and later: ~5x the float32 throughput here) but changes the output slightly (see
-        ``bench/results/vocoder.json`` for the signal-to-error ratio); ``conv_post`` and ``tanh`` stay float32,
-        so the waveform keeps full resolution. On CPUs without bf16 units it is slower: keep the default float32.
+        Sapphire Rapids and later: ~2.5x the float32 speed here) but changes the output slightly (see
+        :mod:`vocoder.precision` and ``bench/results/vocoder.json`` for the signal-to-error ratio); ``conv_post``
+        and ``tanh`` stay float32, so the waveform keeps full resolution. The float32 weights are kept:
+        :meth:`float32_state_dict` (used by the exporters) and ``set_inference_dtype(torch.float32)`` restore
+        them exactly. On CPUs without bf16 units bf16 is slower: :func:`vocoder.precision.resolve_precision`
+        chooses for you.
         """
         if self.has_weight_norm:
             raise RuntimeError("call remove_weight_norm() before changing the inference dtype")
+        if dtype == torch.float32:
+            if self._float32_state is not None:
+                self.load_state_dict(self._float32_state, assign=True)
+                self._float32_state = None
+            return self
+        if self._float32_state is None:  # state_dict() holds the current tensors; .to() makes new ones
+            self._float32_state = {name: tensor.detach() for name, tensor in self.state_dict().items()}
         self.to(dtype)
         self.conv_post.float()
         return self
+
+    @property
+    def inference_dtype(self) -> torch.dtype:
+        """The dtype the convolutions run in (``conv_pre``'s weights)."""
+        return self.conv_pre.bias.dtype
+
+    def float32_state_dict(self) -> dict[str, torch.Tensor]:
+        """The state dict at full precision, also after :meth:`set_inference_dtype` (bit-exact originals)."""
+        return dict(self._float32_state) if self._float32_state is not None else self.state_dict()
 
 
 def count_parameters(module: nn.Module) -> int:

@@ -92,7 +92,8 @@ class EvaluationContext:
                                         f"(e.g. {manifest[int(missing[0])].id}) have no mel or embeddings yet; "
                                         f"finish building it (rerun the builder to resume)")
         try:
-            pipe = Art2Music.from_pretrained(model, device=device)
+            # float32: scores must not depend on whether this machine's CPU has bf16 units
+            pipe = Art2Music.from_pretrained(model, device=device, vocoder_precision="float32")
             model_identity = model_folder_identity(DEMO_DIR if str(model) == "demo" else Path(model).expanduser())
         except (FileNotFoundError, ValueError, KeyError, RuntimeError) as error:
             raise EvaluationConfigError(f"cannot load the model {model!r}: {error}") from error

@@ -31,6 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
                                                         "written by Art2Music.save_pretrained")
     parser.add_argument("--vocoder", default=None, help="override the pipeline's vocoder: 'griffin-lim' or a HiFi-GAN "
                                                         "checkpoint")
+    parser.add_argument("--vocoder-precision", choices=("auto", "float32", "bfloat16"), default="auto",
+                        help="HiFi-GAN arithmetic: auto (default) = bfloat16 on CPUs with AMX (about 2.5x faster, "
+                             "41-57 dB signal-to-error against float32), float32 elsewhere; float32 = exact")
     parser.add_argument("--batch-size", type=int, default=8, help="images per batch (default 8)")
     parser.add_argument("--devices", type=int, default=None,
                         help="render through Lightning's predict loop on N devices (DDP when N > 1); default: one "
@@ -92,9 +95,12 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     try:
-        pipe = Art2Music.from_pretrained(args.model, device="cpu" if args.devices else device, vocoder=args.vocoder)
+        pipe = Art2Music.from_pretrained(args.model, device="cpu" if args.devices else device, vocoder=args.vocoder,
+                                         vocoder_precision=args.vocoder_precision)
+        vocoder_dtype = getattr(pipe.vocoder, "inference_dtype", None)
         model_identity = model_folder_identity(DEMO_DIR if args.model == "demo" else Path(args.model).expanduser(),
-                                               args.vocoder)
+                                               args.vocoder, str(vocoder_dtype).removeprefix("torch.") if vocoder_dtype
+                                               else None)
     except (FileNotFoundError, ValueError, KeyError, RuntimeError) as error:
         return _error(f"cannot load the model {args.model!r}: {error}")
     settings = RenderSettings(batch_size=args.batch_size, wav_format=args.wav_format, redo=args.redo,

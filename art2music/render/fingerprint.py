@@ -32,12 +32,14 @@ def file_sha256(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
-def model_folder_identity(folder: str | os.PathLike, vocoder: str | None = None) -> str:
-    """Hash of a pipeline folder's config and weight files (and the vocoder override, if any).
+def model_folder_identity(folder: str | os.PathLike, vocoder: str | None = None,
+                          vocoder_dtype: str | None = None) -> str:
+    """Hash of a pipeline folder's config and weight files (and the vocoder override and precision, if any).
 
     Args:
         folder: a folder written by ``Art2Music.save_pretrained``.
         vocoder: the ``--vocoder`` override (a name such as ``griffin-lim``, or a checkpoint folder/file).
+        vocoder_dtype: the HiFi-GAN's inference dtype name when it is not float32 (its audio differs slightly).
     """
     digest = hashlib.sha256(b"art2music-model-v1\0")
     _hash_tree(digest, Path(folder))
@@ -50,6 +52,8 @@ def model_folder_identity(folder: str | os.PathLike, vocoder: str | None = None)
             digest.update(file_sha256(override).encode())
         else:
             digest.update(str(vocoder).lower().encode())
+    if vocoder_dtype not in (None, "float32"):
+        digest.update(b"vocoder-dtype\0" + str(vocoder_dtype).encode())
     return digest.hexdigest()
 
 

@@ -63,11 +63,29 @@ def test_save_and_load_are_bit_exact(pipe, tmp_path):
     pipe.save_pretrained(tmp_path / "export")
     for part in ("encoder", "stage1", "vocoder"):
         assert (tmp_path / "export" / part / "config.json").is_file()
-    loaded = Art2Music.from_pretrained(tmp_path / "export")
+    loaded = Art2Music.from_pretrained(tmp_path / "export", vocoder_precision="float32")
     image = Image.new("RGB", (50, 70), (120, 30, 200))
     assert np.array_equal(pipe(image, "purple haze"), loaded(image, "purple haze"))
     griffin = Art2Music.from_pretrained(tmp_path / "export", vocoder="griffin-lim")
     assert griffin(image).shape == (20 * 256,)
+
+
+def test_auto_vocoder_precision_follows_the_cpu_and_saving_stays_exact(pipe, tmp_path, monkeypatch):
+    from vocoder import precision
+
+    pipe.save_pretrained(tmp_path / "export")
+    monkeypatch.setattr(precision, "has_amx", lambda: True)
+    fast = Art2Music.from_pretrained(tmp_path / "export")
+    assert fast.vocoder.inference_dtype == torch.bfloat16
+    image = Image.new("RGB", (50, 70), (120, 30, 200))
+    exact_audio, fast_audio = pipe(image, "calm"), fast(image, "calm")
+    assert fast_audio.dtype == np.float32 and not np.array_equal(exact_audio, fast_audio)
+    assert np.abs(exact_audio - fast_audio).max() < 0.02 * np.abs(exact_audio).max()
+    fast.save_pretrained(tmp_path / "again")  # the float32 originals are saved, not the bf16 copies
+    again = Art2Music.from_pretrained(tmp_path / "again", vocoder_precision="float32")
+    assert np.array_equal(again(image, "calm"), exact_audio)
+    monkeypatch.setattr(precision, "has_amx", lambda: False)
+    assert Art2Music.from_pretrained(tmp_path / "export").vocoder.inference_dtype == torch.float32
 
 
 def test_bad_inputs_are_explained(pipe, tmp_path):

@@ -12,8 +12,11 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from tests.vocoder.conftest import TINY_GENERATOR
-from vocoder import CheckpointError, Generator, GeneratorConfig, MelConfig, load_generator, save_export, save_official
+from safetensors.torch import load_file
+
+from vocoder import CheckpointError, Generator, GeneratorConfig, MelConfig, load_generator, precision, save_export, save_official
 from vocoder.checkpoint import load_generator_for_training, official_config
+from vocoder.precision import resolve_precision
 
 
 def official_state_dict(generator: Generator) -> dict[str, torch.Tensor]:
@@ -46,7 +49,7 @@ def generator() -> Generator:
 def test_official_file_written_by_legacy_weight_norm_loads_strictly_with_same_output(tmp_path, generator) -> None:
     path = write_official(tmp_path / "LJ_V1", generator)
     assert "ups.0.weight_g" in torch.load(path, weights_only=True)["generator"]
-    loaded = load_generator(path)
+    loaded = load_generator(path, precision="float32")
     assert not loaded.training and not loaded.has_weight_norm
     mel = torch.randn(2, 80, 9)
     with torch.no_grad():
@@ -63,7 +66,7 @@ def test_our_official_writer_matches_the_legacy_key_names_and_round_trips(tmp_pa
     save_official(load_generator(tmp_path / "g_1"), again)  # weight norm removed: g, v are recomputed
     mel = torch.randn(1, 80, 5)
     with torch.no_grad():
-        torch.testing.assert_close(load_generator(again)(mel), generator(mel), rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(load_generator(again, precision="float32")(mel), generator(mel), rtol=1e-5, atol=1e-6)
 
 
 def test_export_directory_round_trip(tmp_path, generator) -> None:
@@ -72,7 +75,7 @@ def test_export_directory_round_trip(tmp_path, generator) -> None:
     assert (tmp_path / "export" / "model.safetensors").stat().st_mode & 0o044 == 0o044  # readable by others
     config = json.loads((tmp_path / "export" / "config.json").read_text())
     assert config["generator"]["upsample_rates"] == [8, 8, 4] and config["mel"]["hop_length"] == 256
-    loaded = load_generator(tmp_path / "export")
+    loaded = load_generator(tmp_path / "export", precision="float32")
     mel = torch.randn(1, 80, 6)
     with torch.no_grad():
         torch.testing.assert_close(loaded(mel), generator(mel), rtol=0, atol=1e-6)
@@ -148,17 +151,51 @@ def test_training_init_from_export_keeps_weight_norm_and_output(tmp_path, genera
         load_generator_for_training(other, tmp_path / "export")
 
 
-def test_bfloat16_inference_is_opt_in_close_and_returns_float32(tmp_path, generator) -> None:
+def test_bfloat16_inference_is_close_returns_float32_and_keeps_exact_weights(tmp_path, generator) -> None:
     save_export(generator, tmp_path / "export")
-    exact = load_generator(tmp_path / "export")
-    fast = load_generator(tmp_path / "export", dtype=torch.bfloat16)
-    assert exact.conv_pre.weight.dtype == torch.float32
+    exact = load_generator(tmp_path / "export", precision="float32")
+    fast = load_generator(tmp_path / "export", precision="bfloat16")
+    assert exact.conv_pre.weight.dtype == torch.float32 and exact.inference_dtype == torch.float32
     assert fast.conv_pre.weight.dtype == torch.bfloat16 and fast.conv_post.weight.dtype == torch.float32
+    assert fast.inference_dtype == torch.bfloat16
     mel = torch.randn(1, 80, 16) * 2 - 5
     with torch.inference_mode():
         reference, approximate = exact(mel), fast(mel)
     assert approximate.dtype == torch.float32
     signal_to_error_db = 10 * torch.log10(reference.pow(2).sum() / (approximate - reference).pow(2).sum())
     assert signal_to_error_db > 30
+    # the float32 originals survive: re-exporting a bf16-loaded generator, or switching it back, is bit-exact
+    save_export(fast, tmp_path / "again")
+    assert_state_equal(load_file(str(tmp_path / "again" / "model.safetensors")),
+                       load_file(str(tmp_path / "export" / "model.safetensors")))
+    fast.set_inference_dtype(torch.float32)
+    assert fast.inference_dtype == torch.float32
+    with torch.inference_mode():
+        assert torch.equal(fast(mel), reference)
     with pytest.raises(RuntimeError, match="remove_weight_norm"):
         Generator(TINY_GENERATOR).set_inference_dtype(torch.bfloat16)
+
+
+def assert_state_equal(left: dict, right: dict) -> None:
+    assert left.keys() == right.keys()
+    for key in left:
+        assert left[key].dtype == right[key].dtype == torch.float32 and torch.equal(left[key], right[key]), key
+
+
+@pytest.mark.parametrize("amx", [True, False])
+def test_auto_precision_is_bfloat16_only_on_cpus_with_amx(tmp_path, generator, monkeypatch, amx) -> None:
+    monkeypatch.setattr(precision, "has_amx", lambda: amx)
+    save_export(generator, tmp_path / "export")
+    expected = torch.bfloat16 if amx else torch.float32
+    assert load_generator(tmp_path / "export").inference_dtype == expected  # "auto" is the default
+    assert resolve_precision("auto", "cpu") == expected
+    assert resolve_precision("auto", "cuda") == torch.float32  # GPUs keep float32 (their TF32 is torch's business)
+    assert resolve_precision("float32") == torch.float32 and resolve_precision(torch.bfloat16) == torch.bfloat16
+
+
+def test_unknown_precision_is_refused_with_the_choices(tmp_path, generator) -> None:
+    save_export(generator, tmp_path / "export")
+    with pytest.raises(ValueError, match="unknown vocoder precision 'fp8': choose one of auto, float32, bfloat16"):
+        load_generator(tmp_path / "export", precision="fp8")
+    with pytest.raises(ValueError, match="float32 or bfloat16, got torch.float16"):
+        resolve_precision(torch.float16)

@@ -55,6 +55,20 @@ def test_a_failed_item_gives_exit_code_1_and_is_named(tiny_model_dir, tmp_path, 
     assert {r.id: r.status for r in read_results(tmp_path / "out")} == {"good": "ok", "broken": "failed"}
 
 
+def test_vocoder_precision_choice_is_part_of_the_model_identity(tiny_model_dir, tmp_path):
+    Image.new("RGB", (30, 30), (200, 120, 10)).save(tmp_path / "amber.png")
+    out = tmp_path / "out"
+    common = (tmp_path, "--out", out, "--model", tiny_model_dir, "--threads", "1")
+    assert _render(*common, "--vocoder-precision", "float32") == 0
+    exact = soundfile.read(out / "audio" / "amber.wav", dtype="float32")[0]
+    assert _render(*common, "--vocoder-precision", "float32") == 0
+    assert read_results(out)[0].status == "skipped"  # same model, same arithmetic: nothing to redo
+    assert _render(*common, "--vocoder-precision", "bfloat16") == 0
+    assert read_results(out)[0].status == "ok"  # other arithmetic, other audio: rendered again
+    fast = soundfile.read(out / "audio" / "amber.wav", dtype="float32")[0]
+    assert fast.shape == exact.shape and 0 < np.abs(fast - exact).max() < 0.05
+
+
 def test_a_non_utf8_csv_renders_its_valid_rows_and_reports_the_others(tiny_model_dir, tmp_path, capsys):
     Image.new("RGB", (30, 30), (90, 2, 3)).save(tmp_path / "a.png")
     (tmp_path / "list.csv").write_bytes("image,comment\na.png,plain ascii\na.png,tr\xe8s triste\n".encode("cp1252"))

@@ -6,8 +6,11 @@ For each version (random weights, weight norm removed, ``torch.inference_mode``)
   jik876/hifi-gan's ``models.py`` runs; our generator with ``cpu_channels_last = False``);
 - ``channels_last``: our CPU fast path (the default), the same convolutions as oneDNN 2-D convolutions on
   channels-last ``(B, C, 1, T)`` tensors, plus in-place activations and sums (outputs equal to ~1e-6);
-- ``channels_last_bf16``: opt-in ``Generator.set_inference_dtype(torch.bfloat16)`` (AMX where available);
-  not identical: its signal-to-error ratio against float32 is reported.
+- ``channels_last_bf16``: ``Generator.set_inference_dtype(torch.bfloat16)`` (AMX where available), which
+  ``precision="auto"``, the inference default, picks on CPUs with AMX (``vocoder/precision.py``); not identical:
+  its signal-to-error ratio against float32 is reported, and its GFLOP/s against the bf16 matmul peak.
+
+``default`` names the layout that ``load_generator(path)`` runs on this machine.
 
 Runs of the two layouts are interleaved and the fastest of ``--rounds`` is kept, which filters out most of
 the noise of other jobs sharing the machine (the load average is recorded with the results).
@@ -34,6 +37,7 @@ from torch import nn
 from common import RESULTS, write_result
 
 from vocoder import Generator, GeneratorConfig  # noqa: E402  (common puts the repository on sys.path)
+from vocoder.precision import has_amx, resolve_precision  # noqa: E402
 
 # Official implementation on a 2-core machine of this kind (figures given with the task), x real time.
 OFFICIAL_RTF = {"v1": 3.3, "v2": 35.0, "v3": 23.0}
@@ -80,10 +84,10 @@ def check_flop_count(generator: Generator, frames: int) -> None:
     assert counted == conv_flops(generator, frames), (counted, conv_flops(generator, frames))
 
 
-def matmul_peak(threads: int, size: int = 4096, repeats: int = 4) -> float:
-    """Best float32 GFLOP/s of a ``size x size`` matrix product with ``threads`` threads."""
+def matmul_peak(threads: int, size: int = 4096, repeats: int = 4, dtype: torch.dtype = torch.float32) -> float:
+    """Best GFLOP/s of a ``size x size`` matrix product in ``dtype`` with ``threads`` threads."""
     torch.set_num_threads(threads)
-    left, right = torch.randn(size, size), torch.randn(size, size)
+    left, right = torch.randn(size, size, dtype=dtype), torch.randn(size, size, dtype=dtype)
     left @ right
     best = min(_timed(lambda: left @ right) for _ in range(repeats))
     return 2 * size ** 3 / best / 1e9
@@ -141,6 +145,7 @@ def bench_version(version: str, threads: int, rounds: int, seconds: float) -> di
                         "audio_seconds_per_cpu_second": round(audio_seconds / best_cpu, 2),
                         "gflop_per_cpu_second": round(flops / best_cpu / 1e9, 1)}
     result["speedup_channels_last_vs_conv1d"] = round(min(times["conv1d"]) / min(times["channels_last"]), 2)
+    result["default"] = "channels_last_bf16" if resolve_precision("auto") == torch.bfloat16 else "channels_last"
     result["official_reference_rtf"] = OFFICIAL_RTF[version]
     return result
 
@@ -160,20 +165,25 @@ def main() -> None:
     for version in args.versions:
         check_flop_count(Generator(GeneratorConfig.preset(version)).remove_weight_norm(), 16)
     peaks = {str(t): round(matmul_peak(t), 1) for t in args.threads}
+    bf16_peaks = {str(t): round(matmul_peak(t, dtype=torch.bfloat16), 1) for t in args.threads}
     results = []
     for threads in args.threads:
         for version in args.versions:
             result = bench_version(version, threads, args.rounds, args.seconds)
             result["fraction_of_matmul_peak"] = round(result["channels_last"]["gflop_per_s"] / peaks[str(threads)], 3)
+            result["bf16_fraction_of_bf16_matmul_peak"] = round(
+                result["channels_last_bf16"]["gflop_per_s"] / bf16_peaks[str(threads)], 3)
             results.append(result)
             print(f"{version} threads={threads}: conv1d {result['conv1d']['real_time_factor']}x, channels_last "
                   f"{result['channels_last']['real_time_factor']}x ({result['channels_last']['gflop_per_s']} GFLOP/s), "
                   f"bf16 {result['channels_last_bf16']['real_time_factor']}x "
-                  f"(SNR {result['bf16_signal_to_error_db']} dB) real time; official {OFFICIAL_RTF[version]}x",
+                  f"(SNR {result['bf16_signal_to_error_db']} dB) real time; official {OFFICIAL_RTF[version]}x; "
+                  f"default here: {result['default']}",
                   flush=True)
     runs = [{"threads": args.threads, "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "(unset)"),
              "load_average_before": [round(v, 2) for v in load_before],
-             "load_average_after": [round(v, 2) for v in os.getloadavg()], "matmul_peak_gflop_per_s": peaks}]
+             "load_average_after": [round(v, 2) for v in os.getloadavg()], "matmul_peak_gflop_per_s": peaks,
+             "bf16_matmul_peak_gflop_per_s": bf16_peaks, "cpu_has_amx": has_amx()}]
     previous_file = RESULTS / "vocoder.json"
     if args.append and previous_file.is_file():
         previous = json.loads(previous_file.read_text())

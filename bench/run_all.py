@@ -135,10 +135,10 @@ def _render(result: dict) -> list[str]:
     rows = []
     for size, entry in result["results"].items():
         for run in entry["runs"]:
-            rows.append([size, run["batch_size"], run["images"], run["images_per_minute"], run["x_real_time"],
-                         run.get("audio_seconds_per_image")])
+            rows.append([size, entry.get("vocoder_precision", "float32"), run["batch_size"], run["images"],
+                         run["images_per_minute"], run["x_real_time"], run.get("audio_seconds_per_image")])
     return ["End-to-end rendering (decode, encode, stage 1, vocoder, write files):", "",
-            *_table(["model sizes", "batch", "images", "images/min", "x real time", "audio s/image"], rows)]
+            *_table(["model sizes", "vocoder", "batch", "images", "images/min", "x real time", "audio s/image"], rows)]
 
 
 KEY_FIGURES: dict[str, Callable[[dict], list[str]]] = {

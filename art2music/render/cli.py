@@ -90,13 +90,17 @@ def main(argv: list[str] | None = None) -> int:
     from art2music.pipeline import DEMO_DIR, Art2Music
     from art2music.render.fingerprint import model_folder_identity
     from art2music.render.runner import RenderSettings
+    from vocoder.precision import resolve_precision
 
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     try:
+        # with --devices the pipeline is loaded on the CPU and Lightning moves it: "auto" is decided for where it runs
+        runs_on = device if not args.devices else (
+            "cuda" if args.accelerator in ("gpu", "cuda", "auto") and torch.cuda.is_available() else "cpu")
         pipe = Art2Music.from_pretrained(args.model, device="cpu" if args.devices else device, vocoder=args.vocoder,
-                                         vocoder_precision=args.vocoder_precision)
+                                         vocoder_precision=resolve_precision(args.vocoder_precision, runs_on))
         vocoder_dtype = getattr(pipe.vocoder, "inference_dtype", None)
         model_identity = model_folder_identity(DEMO_DIR if args.model == "demo" else Path(args.model).expanduser(),
                                                args.vocoder, str(vocoder_dtype).removeprefix("torch.") if vocoder_dtype

@@ -131,6 +131,15 @@ def _vocoder(result: dict) -> list[str]:
                      "official quoted", "float32 GFLOP/s", "of matmul peak"], rows)]
 
 
+def _vocoder_precision(result: dict) -> list[str]:
+    summary = result["summary"]
+    rows = [["float32", summary["mel_l1_float32"], summary["lsd_float32_db"], None],
+            ["bfloat16", summary["mel_l1_bf16"], summary["lsd_bf16_db"], summary["signal_to_error_db"]]]
+    return [f"Copy-synthesis with the demo vocoder on {result['clips']} real clips (bf16 against float32: "
+            f"worst clip {summary['signal_to_error_db_min']} dB SNR, LSD {summary['lsd_bf16_vs_float32_db']} dB):", "",
+            *_table(["precision", "mel L1 to truth", "LSD to truth dB", "SNR vs float32 dB"], rows)]
+
+
 def _render(result: dict) -> list[str]:
     rows = []
     for size, entry in result["results"].items():
@@ -142,7 +151,8 @@ def _render(result: dict) -> list[str]:
 
 
 KEY_FIGURES: dict[str, Callable[[dict], list[str]]] = {
-    "stage1_training": _stage1, "builder": _builder, "vocoder": _vocoder, "render": _render}
+    "stage1_training": _stage1, "builder": _builder, "vocoder": _vocoder, "render": _render,
+    "vocoder_precision": _vocoder_precision}
 """Key-figure tables by result name; other results get :func:`_generic`."""
 
 

@@ -5,7 +5,7 @@ and later), where oneDNN runs them ~2.5x faster than float32 end to end (``bench
 everywhere else: CUDA devices, and CPUs without bf16 matrix units, where bf16 would be slower. It is the CPU
 counterpart of PyTorch's default TF32 convolutions on NVIDIA GPUs: the output changes at the level of the format's
 rounding (41-57 dB signal-to-error against float32, measured in ``bench/results/vocoder.json``; mel L1 to the true
-audio moved by 0.15 % on the demo vocoder), far below a vocoder's own error. Choose ``"float32"`` for bit-stable
+audio moved by 0.16 % on the demo vocoder), far below a vocoder's own error. Choose ``"float32"`` for bit-stable
 results across machines (evaluation does), and ``"bfloat16"`` to force the fast path.
 """
 

@@ -122,7 +122,7 @@ def _vocoder(result: dict) -> list[str]:
         rows.append([run["version"], run["threads"], run["conv1d"]["real_time_factor"],
                      run["channels_last"]["real_time_factor"], bf16.get("real_time_factor"),
                      run.get("bf16_signal_to_error_db"), run[default]["real_time_factor"],
-                     run.get("official_reference_rtf"), run["channels_last"]["gflop_per_s"],
+                     run.get("official_reference_rtf"), run["channels_last"].get("gflop_per_s"),
                      run.get("fraction_of_matmul_peak")])
     return ["HiFi-GAN vocoder on CPU, real-time factor (seconds of audio per second of compute; higher is faster). "
             "conv1d is the official code's layout run here; default is what `load_generator` runs on this machine "

@@ -5,6 +5,7 @@ Each subcommand lives in its own module and is imported only when used, so ``art
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import sys
 
@@ -20,6 +21,15 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "build-articaps": ("art2music.data.builder", "main", "build ArtiCaps pairs + feature cache from ArtEmis/MusicCaps"),
     "demo-corpus": ("art2music.data.demo_corpus", "main", "generate the demo corpus and build its ArtiCaps cache"),
 }
+
+def parse_arguments(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace | int:
+    """``parser.parse_args(argv)``, or argparse's exit code instead of exiting (0 after ``--help``, 2 after a
+    usage error, whose message argparse has printed): subcommands return codes, they never call ``sys.exit``."""
+    try:
+        return parser.parse_args(argv)
+    except SystemExit as exit_:
+        return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 2)
+
 
 USAGE = "usage: art2music <command> [options]   (art2music <command> --help for a command's options)"
 

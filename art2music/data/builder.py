@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from art2music.cli import parse_arguments
 from art2music.data.artemis import read_artemis
 from art2music.data.audio import DEFAULT_MIN_SECONDS, clip_num_samples
 from art2music.data.build_report import count_reasons
@@ -263,10 +264,9 @@ def _extract_shard(args, layout: BuildLayout, plan, shard: ShardSpec, mel_config
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``art2music build-articaps``; returns the exit code."""
     parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exit_:
-        return int(exit_.code or 0)
+    args = parse_arguments(parser, argv)
+    if isinstance(args, int):
+        return args
     from art2music.model.encoder import EncoderWeightsNotFound
 
     try:

@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from art2music.cli import parse_arguments
+
 USAGE_ERROR, ITEMS_FAILED = 2, 1
 
 
@@ -56,10 +58,9 @@ def _error(message: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Run the command; returns the exit code (0 ok, 1 some items failed, 2 usage/configuration error)."""
     parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exit_:
-        return int(exit_.code or 0)
+    args = parse_arguments(parser, argv)
+    if isinstance(args, int):
+        return args
     out_dir = Path(args.out).expanduser()
     if out_dir.exists() and not out_dir.is_dir():
         return _error(f"--out {out_dir} exists and is not a folder")

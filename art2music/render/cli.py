@@ -11,6 +11,8 @@ import os
 import sys
 from pathlib import Path
 
+from art2music.cli import parse_arguments
+
 USAGE_ERROR, ITEMS_FAILED = 2, 1
 
 
@@ -60,10 +62,9 @@ def _error(message: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Run the command; returns the exit code (0 ok, 1 some items failed, 2 usage error)."""
     parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exit_:
-        return int(exit_.code or 0)
+    args = parse_arguments(parser, argv)
+    if isinstance(args, int):
+        return args
     if args.batch_size < 1:
         return _error(f"--batch-size must be at least 1, got {args.batch_size}")
     if args.devices is not None and args.devices < 1:

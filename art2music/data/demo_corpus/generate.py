@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from art2music.cli import parse_arguments
 from art2music.atomic import atomic_write_text, temporary_sibling
 from art2music.data.artemis import ARTEMIS_COLUMNS
 from art2music.data.demo_corpus.composition import compose
@@ -174,10 +175,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``art2music demo-corpus``; returns the exit code."""
     parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exit_:
-        return int(exit_.code or 0)
+    args = parse_arguments(parser, argv)
+    if isinstance(args, int):
+        return args
     try:
         emotions = tuple(dict.fromkeys(normalize_emotion(name) for name in args.emotions.split(",") if name.strip()))
         if len(emotions) < 2:

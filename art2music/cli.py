@@ -31,6 +31,12 @@ def parse_arguments(parser: argparse.ArgumentParser, argv: list[str] | None) -> 
         return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 2)
 
 
+def usage_error(command: str, message: str) -> int:
+    """Print ``art2music <command>: error: <message>`` to stderr (argparse's style); returns exit code 2."""
+    print(f"art2music {command}: error: {message}", file=sys.stderr)
+    return 2
+
+
 USAGE = "usage: art2music <command> [options]   (art2music <command> --help for a command's options)"
 
 

@@ -263,8 +263,7 @@ def _extract_shard(args, layout: BuildLayout, plan, shard: ShardSpec, mel_config
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``art2music build-articaps``; returns the exit code."""
-    parser = build_parser()
-    args = parse_arguments(parser, argv)
+    args = parse_arguments(build_parser(), argv)
     if isinstance(args, int):
         return args
     from art2music.model.encoder import EncoderWeightsNotFound

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from art2music.cli import parse_arguments
+from art2music.cli import parse_arguments, usage_error
 
 USAGE_ERROR, ITEMS_FAILED = 2, 1
 
@@ -51,14 +51,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _error(message: str) -> int:
-    print(f"art2music evaluate: error: {message}", file=sys.stderr)
-    return USAGE_ERROR
+    return usage_error("evaluate", message)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command; returns the exit code (0 ok, 1 some items failed, 2 usage/configuration error)."""
-    parser = build_parser()
-    args = parse_arguments(parser, argv)
+    args = parse_arguments(build_parser(), argv)
     if isinstance(args, int):
         return args
     out_dir = Path(args.out).expanduser()

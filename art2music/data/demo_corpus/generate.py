@@ -174,8 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``art2music demo-corpus``; returns the exit code."""
-    parser = build_parser()
-    args = parse_arguments(parser, argv)
+    args = parse_arguments(build_parser(), argv)
     if isinstance(args, int):
         return args
     try:

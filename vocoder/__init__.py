@@ -18,8 +18,8 @@ from vocoder.mel import MelConfig, mel_spectrogram, num_frames
 from vocoder.precision import PRECISIONS, resolve_precision
 
 __all__ = ["MelConfig", "mel_spectrogram", "num_frames", "Generator", "GeneratorConfig", "PRESETS", "GriffinLim",
-           "CheckpointError", "PRECISIONS", "resolve_precision", "load_generator", "load_vocoder", "save_export", "save_official", "export",
-           "count_parameters"]
+           "CheckpointError", "PRECISIONS", "resolve_precision", "load_generator", "load_vocoder", "save_export",
+           "save_official", "export", "count_parameters"]
 
 
 def load_vocoder(name_or_path: str | Path, *, mel_config: MelConfig | None = None, device: str | torch.device = "cpu",

@@ -181,8 +181,9 @@ class Generator(nn.Module):
         if self.has_weight_norm:
             raise RuntimeError("call remove_weight_norm() before changing the inference dtype")
         if dtype == torch.float32:
-            if self._float32_state is not None:
-                self.load_state_dict(self._float32_state, assign=True)
+            if self._float32_state is not None:  # (moved with the module if it changed device meanwhile)
+                device = self.conv_pre.bias.device
+                self.load_state_dict({k: v.to(device) for k, v in self._float32_state.items()}, assign=True)
                 self._float32_state = None
             return self
         if self._float32_state is None:  # state_dict() holds the current tensors; .to() makes new ones

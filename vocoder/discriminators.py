@@ -52,14 +52,19 @@ class PeriodDiscriminator(nn.Module):
         batch, channels, samples = audio.shape
         if samples % self.period:
             audio = F.pad(audio, (0, self.period - samples % self.period), "reflect")
-        features = audio.view(batch, channels, -1, self.period)
-        feature_maps = []
-        for conv in self.convs:
-            features = F.leaky_relu(conv(features), LRELU_SLOPE)
-            feature_maps.append(features)
-        features = self.conv_post(features)
+        return _conv_stack(self.convs, self.conv_post, audio.view(batch, channels, -1, self.period))
+
+
+def _conv_stack(convs: nn.ModuleList, conv_post: nn.Module,
+                features: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """(conv, LReLU) layers then ``conv_post``: ``(flattened scores (B, n), every layer's output)``."""
+    feature_maps = []
+    for conv in convs:
+        features = F.leaky_relu(conv(features), LRELU_SLOPE)
         feature_maps.append(features)
-        return torch.flatten(features, 1, -1), feature_maps
+    features = conv_post(features)
+    feature_maps.append(features)
+    return torch.flatten(features, 1, -1), feature_maps
 
 
 class ScaleDiscriminator(nn.Module):
@@ -79,13 +84,7 @@ class ScaleDiscriminator(nn.Module):
         self.conv_post = norm(nn.Conv1d(_scaled(1024, width), 1, 3, 1, padding=1))
 
     def forward(self, audio: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        features, feature_maps = audio, []
-        for conv in self.convs:
-            features = F.leaky_relu(conv(features), LRELU_SLOPE)
-            feature_maps.append(features)
-        features = self.conv_post(features)
-        feature_maps.append(features)
-        return torch.flatten(features, 1, -1), feature_maps
+        return _conv_stack(self.convs, self.conv_post, audio)
 
 
 class _Ensemble(nn.Module):

@@ -18,8 +18,8 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "predict-mels": ("art2music.training.predict_mels", "main", "store stage-1 predicted mels for vocoder fine-tuning"),
     "render": ("art2music.render.cli", "main", "render WAVs + an HTML gallery for a folder or CSV of images"),
     "evaluate": ("art2music.evaluation.cli", "main", "render a split and score it with MCD, LSD, FAD, cosine vs baselines"),
-    "build-articaps": ("art2music.data.builder", "main", "build ArtiCaps pairs + feature cache from ArtEmis/MusicCaps"),
-    "demo-corpus": ("art2music.data.demo_corpus", "main", "generate the demo corpus and build its ArtiCaps cache"),
+    "build-articaps": ("art2music.articaps.builder", "main", "build ArtiCaps pairs + feature cache from ArtEmis/MusicCaps"),
+    "demo-corpus": ("art2music.demo_corpus", "main", "generate the demo corpus and build its ArtiCaps cache"),
 }
 
 def parse_arguments(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace | int:

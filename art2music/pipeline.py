@@ -21,9 +21,9 @@ import numpy as np
 import torch
 from PIL import Image
 
-from art2music.atomic import atomic_write_text
-from art2music.model.encoder import ClipEncoder, comment_text, weights_identity
-from art2music.model.stage1 import Stage1Model
+from art2music.io.atomic import atomic_write_text
+from art2music.encoders.clip import ClipEncoder, comment_text, weights_identity
+from art2music.audio_engine.stage1 import Stage1Model
 from vocoder.mel import MelConfig
 
 ImageInput = Union[str, os.PathLike, Image.Image]
@@ -121,7 +121,7 @@ class Art2Music:
             include_encoder_weights: store the encoder's weights (default: yes when it was loaded from a
                 file or initialised randomly; a pretrained tag such as ViT-H-14's is stored by name only).
         """
-        from art2music.weights import save_state
+        from art2music.io.weights import save_state
         from vocoder import Generator, save_export
 
         directory = Path(directory)
@@ -145,7 +145,7 @@ class Art2Music:
 
     # ------------------------------------------------------------------ the steps
     def _images(self, images: Sequence[ImageInput]) -> list[Image.Image]:
-        from art2music.data.images import load_image, to_rgb
+        from art2music.io.images import load_image, to_rgb
 
         return [to_rgb(image) if isinstance(image, Image.Image) else load_image(image) for image in images]
 

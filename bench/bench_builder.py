@@ -2,7 +2,7 @@
 and comment/caption sentence embeddings for matching (sentences/s).
 
 - mels: MusicCaps-like clips (10 s, 48 kHz stereo WAV; decoded, mixed to mono, resampled to 22050 Hz with
-  soxr, 10 s + 1 hop cropped, log-mel) through :func:`art2music.data.features.clip_mels`, the builder's own
+  soxr, 10 s + 1 hop cropped, log-mel) through :func:`art2music.articaps.features.clip_mels`, the builder's own
   path, with a process pool of 1 and of 2 workers (forked; one torch thread each), and once in this process
   (torch's default threads). The wall time includes the pool's start-up; ``steady_clips_per_s`` leaves it
   out (from the first result to the last).
@@ -45,8 +45,8 @@ def make_clips(directory: Path, count: int, seconds: float = 10.0, rate: int = 4
 
 
 def time_mels(paths: list[Path], workers: int, use_pool: bool) -> dict:
-    from art2music.data.audio import ClipJob, clip_num_samples
-    from art2music.data.features import clip_mels
+    from art2music.io.audio import ClipJob, clip_num_samples
+    from art2music.articaps.features import clip_mels
     from vocoder.mel import MelConfig
 
     jobs = [ClipJob(str(p), str(p), clip_num_samples(10.0)) for p in paths]
@@ -67,8 +67,8 @@ def time_images(directory: Path, count: int, arch: str, batch_size: int = 32) ->
     from concurrent.futures import ThreadPoolExecutor
     from PIL import Image
 
-    from art2music.data.images import load_image
-    from art2music.model.encoder import ClipEncoder
+    from art2music.io.images import load_image
+    from art2music.encoders.clip import ClipEncoder
 
     rng = np.random.default_rng(0)
     paths = []
@@ -88,7 +88,7 @@ def time_images(directory: Path, count: int, arch: str, batch_size: int = 32) ->
 
 
 def time_sentences(count: int) -> dict:
-    from art2music.data.text_embedding import SentenceEmbedder
+    from art2music.articaps.text_embedding import SentenceEmbedder
 
     embedder = SentenceEmbedder()
     texts = [f"The swirling blue strokes and the dark sky make me feel lonely and small, number {i}" for i in range(count)]

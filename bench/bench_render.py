@@ -33,8 +33,8 @@ import torch
 
 from common import RESULTS, write_result
 
-from art2music.model.encoder import TINY_ARCH, ClipEncoder  # noqa: E402  (common puts the repo on sys.path)
-from art2music.model.stage1 import Stage1Config, Stage1Model  # noqa: E402
+from art2music.encoders.clip import TINY_ARCH, ClipEncoder  # noqa: E402  (common puts the repo on sys.path)
+from art2music.audio_engine.stage1 import Stage1Config, Stage1Model  # noqa: E402
 from art2music.pipeline import Art2Music  # noqa: E402
 from art2music.render import RenderSettings, read_collection, render_collection  # noqa: E402
 from vocoder import PRESETS, Generator, GeneratorConfig, MelConfig, resolve_precision  # noqa: E402
@@ -83,7 +83,7 @@ def write_paintings(folder: Path, count: int) -> Path:
 def warm_up(pipe: Art2Music, csv_path: Path, batch_size: int) -> None:
     """Run every step once on a batch of ``batch_size`` (short mels: oneDNN's first-call set-up depends on the
     batch shape, not on the clip length), so no timed run pays for kernel creation or first page-ins."""
-    from art2music.data.images import load_image
+    from art2music.io.images import load_image
 
     items = read_collection(csv_path).items
     images = [load_image(items[index % len(items)].image) for index in range(batch_size)]
@@ -114,7 +114,7 @@ def measure(pipe: Art2Music, csv_path: Path, out_dir: Path, batch_size: int, rou
 
 def stage_times(pipe: Art2Music, csv_path: Path, batch_size: int) -> dict:
     """Seconds per image of each step for one batch (to explain where the time goes)."""
-    from art2music.data.images import load_image
+    from art2music.io.images import load_image
     from art2music.render.outputs import write_mel_png, write_wav
 
     collection = read_collection(csv_path)

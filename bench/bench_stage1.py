@@ -27,8 +27,8 @@ def synthetic_articaps(directory: Path, count: int, frames: int, embed_dim: int,
     """An ArtiCaps folder with random 256x256 JPEG paintings, random embeddings and random mels."""
     from PIL import Image
 
-    from art2music.data.feature_cache import FeatureCache
-    from art2music.data.manifest import Manifest, ManifestRow
+    from art2music.articaps.feature_cache import FeatureCache
+    from art2music.articaps.manifest import Manifest, ManifestRow
     from vocoder.mel import MelConfig
 
     rng = np.random.default_rng(0)
@@ -49,7 +49,7 @@ def synthetic_articaps(directory: Path, count: int, frames: int, embed_dim: int,
 
 
 def measure(case: dict, data_dir: Path, steps: int, warmup: int) -> dict:
-    from art2music.data.datamodule import Stage1DataModule
+    from art2music.training.stage1_data import Stage1DataModule
     from art2music.training.stage1_module import Stage1Module
 
     on_the_fly = case["mode"] != "cached"

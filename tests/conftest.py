@@ -25,8 +25,8 @@ def make_tiny_articaps(directory: Path, count: int = 12, frames: int = 16, embed
     """
     from PIL import Image
 
-    from art2music.data.feature_cache import FeatureCache
-    from art2music.data.manifest import Manifest, ManifestRow
+    from art2music.articaps.feature_cache import FeatureCache
+    from art2music.articaps.manifest import Manifest, ManifestRow
     from vocoder.mel import MelConfig
 
     rng = np.random.default_rng(seed)

@@ -8,7 +8,7 @@
 - **Griffin-Lim instead of the vocoder**: the same predicted mels through :class:`vocoder.GriffinLim`.
   (Built by the runner; nothing to compute here.)
 
-The emotion probe is the demo corpus's learnability check (:mod:`art2music.data.demo_corpus.signal_check`:
+The emotion probe is the demo corpus's learnability check (:mod:`art2music.demo_corpus.signal_check`:
 per-bin log-mel mean and std of a clip, standardised multinomial logistic regression with the same
 settings), trained on the TRUE training clips and applied to rendered audio.
 """
@@ -20,8 +20,8 @@ from typing import Sequence
 
 import numpy as np
 
-from art2music.data.demo_corpus.signal_check import mel_statistics
-from art2music.data.feature_cache import FeatureCache
+from art2music.demo_corpus.signal_check import mel_statistics
+from art2music.articaps.feature_cache import FeatureCache
 
 
 def training_mean_mel(cache: FeatureCache, train_rows: Sequence[int]) -> np.ndarray:

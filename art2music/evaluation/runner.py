@@ -27,9 +27,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from art2music.atomic import temporary_sibling
-from art2music.data.audio import AudioLoadError, load_clip, waveform_to_mel
-from art2music.data.manifest import ManifestRow
+from art2music.io.atomic import temporary_sibling
+from art2music.io.audio import AudioLoadError, load_clip, waveform_to_mel
+from art2music.articaps.manifest import ManifestRow
 from art2music.evaluation.aggregate import aggregate
 from art2music.evaluation.baselines import EmotionProbe, nearest_training_rows, training_mean_mel
 from art2music.evaluation.embeddings import VGGISH_MIN_SECONDS, AudioEmbedding, make_embeddings

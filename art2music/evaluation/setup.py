@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from art2music.data.feature_cache import CacheMismatchError, FeatureCache
-from art2music.data.manifest import SPLITS, Manifest, ManifestError, read_manifest
+from art2music.articaps.feature_cache import CacheMismatchError, FeatureCache
+from art2music.articaps.manifest import SPLITS, Manifest, ManifestError, read_manifest
 
 
 class EvaluationConfigError(ValueError):
@@ -120,7 +120,7 @@ class EvaluationContext:
         if self.use_cached_embeddings or not rows:
             return (torch.from_numpy(np.asarray(self.cache.text_embeddings[rows], dtype=np.float32)),
                     torch.from_numpy(np.asarray(self.cache.image_embeddings[rows], dtype=np.float32)), {})
-        from art2music.data.images import ImageLoadError, load_image
+        from art2music.io.images import ImageLoadError, load_image
 
         images, comments, failures = [], [], {}
         for row in rows:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from art2music.data.audio import waveform_to_mel
+from art2music.io.audio import waveform_to_mel
 from art2music.evaluation.embeddings import AudioEmbedding, MelStatsEmbedding
 from art2music.evaluation.metrics import log_spectral_distance, mel_cepstral_distortion, mel_l1
 from vocoder.mel import MelConfig

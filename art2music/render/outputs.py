@@ -22,7 +22,7 @@ import numpy as np
 import soundfile
 from PIL import Image
 
-from art2music.atomic import temporary_sibling
+from art2music.io.atomic import temporary_sibling
 
 AUDIO_DIR, MEL_DIR, THUMB_DIR, ITEM_DIR = "audio", "mel", "thumbs", "items"
 THUMBNAIL_SIZE = 256
@@ -127,7 +127,7 @@ def wav_is_complete(path: Path, sample_rate: int, samples: int) -> bool:
 def remove_stale_temporaries(out_dir: Path) -> list[Path]:
     """Delete temporary files a killed run left in the output folders; returns what was removed.
 
-    Only names made by :func:`art2music.atomic.temporary_sibling` (``.<name>.<random>.tmp<suffix>``) are
+    Only names made by :func:`art2music.io.atomic.temporary_sibling` (``.<name>.<random>.tmp<suffix>``) are
     touched. Call it before rendering starts, never while another process writes into ``out_dir``.
     """
     removed = []

@@ -25,7 +25,7 @@ import torch
 from lightning.pytorch.callbacks import BasePredictionWriter
 from PIL import Image
 
-from art2music.data.images import ImageLoadError
+from art2music.io.images import ImageLoadError
 from art2music.render.inputs import Collection
 from art2music.render.outputs import make_thumbnail, remove_stale_temporaries
 from art2music.render.runner import (PlannedItem, RenderReport, RenderSettings, collect_results, fail_item,

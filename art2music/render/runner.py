@@ -24,7 +24,7 @@ from typing import Any, Sequence
 import numpy as np
 from PIL import Image
 
-from art2music.data.images import DEFAULT_MAX_PIXELS, ImageLoadError, load_image
+from art2music.io.images import DEFAULT_MAX_PIXELS, ImageLoadError, load_image
 from art2music.render.fingerprint import file_sha256, item_fingerprint, pipeline_identity
 from art2music.render.inputs import Collection, RenderItem
 from art2music.render.outputs import (WAV_SUBTYPES, output_paths, remove_stale_temporaries,

@@ -10,7 +10,7 @@ import sys
 
 from lightning.pytorch.cli import LightningCLI
 
-from art2music.data.datamodule import Stage1DataModule
+from art2music.training.stage1_data import Stage1DataModule
 from art2music.training.stage1_module import Stage1Module
 
 

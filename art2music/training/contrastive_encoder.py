@@ -16,9 +16,9 @@ from torch.nn import functional as F
 
 
 def _load_pairs(manifest_path: Path, encoder, split: str) -> tuple[torch.Tensor, torch.Tensor]:
-    from art2music.data.images import load_image
-    from art2music.data.manifest import read_manifest
-    from art2music.model.encoder import comment_text
+    from art2music.io.images import load_image
+    from art2music.articaps.manifest import read_manifest
+    from art2music.encoders.clip import comment_text
 
     manifest = read_manifest(manifest_path)
     rows = [manifest[i] for i in manifest.split_indices(split)]
@@ -41,8 +41,8 @@ def train_contrastive_encoder(manifest_path: str | Path, out_file: str | Path, a
     Returns:
         ``{"first_loss": ..., "last_loss": ..., "steps": ...}`` (mean InfoNCE loss of the first and last epoch).
     """
-    from art2music.model.encoder import ClipEncoder
-    from art2music.weights import save_state
+    from art2music.encoders.clip import ClipEncoder
+    from art2music.io.weights import save_state
 
     torch.manual_seed(seed)
     encoder = ClipEncoder(arch, None, trainable=True)

@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _export(args, encoder_file: Path, timings: dict) -> None:
     """Assemble the pipeline folder from the encoder file and the two runs' best checkpoints."""
-    from art2music.model.encoder import TINY_ARCH, ClipEncoder
+    from art2music.encoders.clip import TINY_ARCH, ClipEncoder
     from art2music.pipeline import Art2Music
     from art2music.training.stage1_module import Stage1Module
     from vocoder import load_generator

@@ -18,12 +18,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from art2music.atomic import atomic_write_text, temporary_sibling
+from art2music.io.atomic import atomic_write_text, temporary_sibling
 
 
 def load_stage1(model: Path) -> tuple[torch.nn.Module, dict]:
     """A stage-1 network from an export folder, a pipeline folder (its ``stage1/``) or a Lightning ``.ckpt``."""
-    from art2music.model.stage1 import Stage1Model
+    from art2music.audio_engine.stage1 import Stage1Model
 
     if model.is_dir():
         folder = model / "stage1" if (model / "stage1" / "config.json").is_file() else model
@@ -41,8 +41,8 @@ def predict_mels(model: Path, data_dir: Path, out: Path, splits: list[str], batc
     """Write predicted mels for the rows of ``splits``; returns how many were computed now."""
     from tqdm import tqdm
 
-    from art2music.data.feature_cache import FeatureCache
-    from art2music.data.manifest import read_manifest
+    from art2music.articaps.feature_cache import FeatureCache
+    from art2music.articaps.manifest import read_manifest
     from vocoder.mel import MelConfig
 
     network, config = load_stage1(model)

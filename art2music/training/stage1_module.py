@@ -13,8 +13,8 @@ from typing import Any
 import lightning as L
 import torch
 
-from art2music.model.loss import FrequencyWeightedL1
-from art2music.model.stage1 import Stage1Config, Stage1Model
+from art2music.audio_engine.loss import FrequencyWeightedL1
+from art2music.audio_engine.stage1 import Stage1Config, Stage1Model
 from vocoder.mel import MelConfig
 
 
@@ -51,7 +51,7 @@ class Stage1Module(L.LightningModule):
         self.loss = FrequencyWeightedL1(mel.n_mels, weight_low, weight_high)
         self.encoder = None
         if train_encoder:
-            from art2music.model.encoder import ClipEncoder
+            from art2music.encoders.clip import ClipEncoder
 
             self.encoder = ClipEncoder(encoder_arch, encoder_pretrained, trainable=True)
             if self.encoder.embed_dim != embed_dim:
@@ -65,7 +65,7 @@ class Stage1Module(L.LightningModule):
         if getattr(datamodule, "cache", None) is not None:
             self.mel_config.check_matches(datamodule.cache.mel_config, f"the feature cache of {datamodule.data_dir}")
         spec = datamodule.encoder_spec
-        from art2music.model.encoder import weights_identity
+        from art2music.encoders.clip import weights_identity
 
         expected_pretrained = weights_identity(self.hparams.encoder_pretrained)
         if spec.get("arch") != self.hparams.encoder_arch or spec.get("pretrained") != expected_pretrained:
@@ -127,7 +127,7 @@ class Stage1Module(L.LightningModule):
         experiment = getattr(self.logger, "experiment", None)
         if experiment is None or not hasattr(experiment, "add_figure") or self.trainer.sanity_checking:
             return
-        from art2music.plotting import mel_comparison_figure
+        from art2music.training.plotting import mel_comparison_figure
 
         figure = mel_comparison_figure(prediction.detach().float().cpu().numpy(),
                                        target.detach().float().cpu().numpy(), self.mel_config)
@@ -138,6 +138,6 @@ class Stage1Module(L.LightningModule):
         encoder = {"arch": self.hparams.encoder_arch, "pretrained": self.hparams.encoder_pretrained}
         self.model.save_pretrained(directory, {"mel": self.mel_config.to_dict(), "encoder": encoder})
         if self.encoder is not None:  # a fine-tuned encoder travels with the export
-            from art2music.weights import save_module
+            from art2music.io.weights import save_module
 
             save_module(self.encoder.clip, Path(directory) / "encoder", {"encoder": encoder})

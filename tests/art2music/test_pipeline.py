@@ -7,8 +7,8 @@ import pytest
 import torch
 from PIL import Image
 
-from art2music.model.encoder import TINY_ARCH, ClipEncoder
-from art2music.model.stage1 import Stage1Config, Stage1Model
+from art2music.encoders.clip import TINY_ARCH, ClipEncoder
+from art2music.audio_engine.stage1 import Stage1Config, Stage1Model
 from art2music.pipeline import Art2Music
 from vocoder import Generator, GeneratorConfig, MelConfig
 
@@ -93,7 +93,7 @@ def test_bad_inputs_are_explained(pipe, tmp_path):
         pipe([Image.new("RGB", (8, 8))] * 2, ["one"])
     with pytest.raises(ValueError, match="no images"):
         pipe([])
-    from art2music.data.images import ImageLoadError
+    from art2music.io.images import ImageLoadError
 
     with pytest.raises(ImageLoadError, match="missing"):
         pipe(tmp_path / "absent.jpg")

@@ -17,8 +17,8 @@ SMALL_VOCODER = dict(resblock="2", upsample_rates=(8, 8, 4), upsample_kernel_siz
 
 
 def build_tiny_pipeline(seed: int = 0, frames: int = FRAMES):
-    from art2music.model.encoder import TINY_ARCH, ClipEncoder
-    from art2music.model.stage1 import Stage1Config, Stage1Model
+    from art2music.encoders.clip import TINY_ARCH, ClipEncoder
+    from art2music.audio_engine.stage1 import Stage1Config, Stage1Model
     from art2music.pipeline import Art2Music
     from vocoder import Generator, GeneratorConfig, MelConfig
 
@@ -43,9 +43,9 @@ def make_articaps_with_audio(directory: Path, count: int = 16, encoder_spec: dic
     cache's mels are the clips' true mels. Splits: count-4 train, 2 val, 2 test."""
     import soundfile
 
-    from art2music.data.audio import waveform_to_mel
-    from art2music.data.feature_cache import FeatureCache
-    from art2music.data.manifest import read_manifest
+    from art2music.io.audio import waveform_to_mel
+    from art2music.articaps.feature_cache import FeatureCache
+    from art2music.articaps.manifest import read_manifest
 
     make_tiny_articaps(directory, count=count, frames=frames, embed_dim=64, encoder_spec=encoder_spec)
     manifest = read_manifest(directory / "manifest.csv")

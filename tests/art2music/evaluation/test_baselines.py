@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from art2music.data.feature_cache import FeatureCache
+from art2music.articaps.feature_cache import FeatureCache
 from art2music.evaluation.baselines import EmotionProbe, nearest_training_rows, training_mean_mel
 from tests.conftest import make_tiny_articaps
 

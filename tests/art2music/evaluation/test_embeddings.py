@@ -10,7 +10,7 @@ import torch
 from art2music.evaluation.embeddings import (VGGISH_MEL_BINS, MelStatsEmbedding, VGGishEmbedding, VGGishNetwork,
                                              load_vggish_network, make_embeddings, vggish_examples,
                                              vggish_mel_matrix)
-from art2music.data.audio import waveform_to_mel
+from art2music.io.audio import waveform_to_mel
 from tests.art2music.evaluation.conftest import tone
 
 # torchvggish's state-dict keys (conv layers at these Sequential positions, fully connected at 0/2/4)

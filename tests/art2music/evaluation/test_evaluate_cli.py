@@ -12,9 +12,9 @@ import pytest
 import soundfile
 import torch
 
-from art2music.data.audio import waveform_to_mel
-from art2music.data.feature_cache import FeatureCache
-from art2music.data.manifest import read_manifest
+from art2music.io.audio import waveform_to_mel
+from art2music.articaps.feature_cache import FeatureCache
+from art2music.articaps.manifest import read_manifest
 from art2music.evaluation.cli import main
 from art2music.evaluation.metrics import mel_l1
 from art2music.evaluation.systems import SYSTEMS

@@ -11,8 +11,8 @@ import pytest
 import torch
 from PIL import Image
 
-from art2music.model.encoder import TINY_ARCH, ClipEncoder
-from art2music.model.stage1 import Stage1Config, Stage1Model
+from art2music.encoders.clip import TINY_ARCH, ClipEncoder
+from art2music.audio_engine.stage1 import Stage1Config, Stage1Model
 from art2music.pipeline import Art2Music
 from vocoder import Generator, GeneratorConfig, MelConfig
 

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from art2music.cli import main as cli_main
-from art2music.model.stage1 import Stage1Config, Stage1Model
+from art2music.audio_engine.stage1 import Stage1Config, Stage1Model
 
 
 def test_predict_mels_round_trip(tiny_articaps, tmp_path):
@@ -29,7 +29,7 @@ def test_predict_mels_round_trip(tiny_articaps, tmp_path):
     assert len(rows) == 10 and {r["split"] for r in rows} == {"train", "val"}
     mel = np.load(out / rows[0]["mel_path"])
     assert mel.shape == (80, 16) and mel.dtype == np.float32
-    from art2music.data.feature_cache import FeatureCache
+    from art2music.articaps.feature_cache import FeatureCache
 
     cache = FeatureCache.open(tiny_articaps / "cache")
     with torch.no_grad():

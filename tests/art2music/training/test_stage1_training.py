@@ -13,7 +13,7 @@ import pytest
 import torch
 import yaml
 
-from art2music.data.datamodule import Stage1DataModule
+from art2music.training.stage1_data import Stage1DataModule
 from art2music.training.cli import main as stage1_main
 from art2music.training.stage1_module import Stage1Module
 

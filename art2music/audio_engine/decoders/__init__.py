@@ -1,0 +1,1 @@
+"""Mel decoders: a fused conditioning vector → a ``(B, n_mels, frames)`` log-mel."""

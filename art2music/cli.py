@@ -13,7 +13,8 @@ import sys
 SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "train-stage1": ("art2music.training.cli", "main", "train stage 1 (LightningCLI: fit --config FILE ...)"),
     "train-vocoder": ("vocoder.cli", "main", "train / fine-tune the HiFi-GAN vocoder (LightningCLI)"),
-    "export-stage1": ("art2music.training.export", "main", "turn a stage-1 Lightning checkpoint into an export folder"),
+    "export": ("art2music.training.export", "main", "assemble a pipeline folder from training checkpoints"),
+    "export-stage1": ("art2music.training.export", "main_stage1", "write only the stage1/ part of a pipeline folder"),
     "train-encoder": ("art2music.training.contrastive_encoder", "main", "train a tiny CLIP encoder on a manifest (demo)"),
     "predict-mels": ("art2music.training.predict_mels", "main", "store stage-1 predicted mels for vocoder fine-tuning"),
     "render": ("art2music.render.cli", "main", "render WAVs + an HTML gallery for a folder or CSV of images"),

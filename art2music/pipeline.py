@@ -1,18 +1,12 @@
 """The notebook API: ``Art2Music.from_pretrained(path_or_"demo")`` and ``pipe(image, comment)``.
 
-An exported pipeline is a folder::
-
-    pipeline.json      {"format": "art2music-pipeline", "version": 1, "text_template": "{comment}"}
-    encoder/           config.json (arch, pretrained tag, normalize) [+ open_clip_model.safetensors]
-    stage1/            config.json (sizes, mel, encoder) + model.safetensors
-    vocoder/           config.json (HiFi-GAN generator + mel) + model.safetensors
-
-Inference only: nothing here imports Lightning or the data builders.
+A pipeline is stored as a folder in the one release format of :mod:`art2music.export.format` (written by
+``art2music export`` or :meth:`Art2Music.save_pretrained`). Inference only: nothing here imports
+Lightning, the training code or the data builders.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Sequence, Union
@@ -21,27 +15,13 @@ import numpy as np
 import torch
 from PIL import Image
 
-from art2music.io.atomic import atomic_write_text
-from art2music.encoders.clip import ClipEncoder, comment_text, weights_identity
 from art2music.audio_engine.stage1 import Stage1Model
+from art2music.encoders.clip import ClipEncoder, check_text_template, comment_text
+from art2music.export.format import DEMO_DIR, PipelineParts, load_parts, write_pipeline
 from vocoder.mel import MelConfig
 
 ImageInput = Union[str, os.PathLike, Image.Image]
-FORMAT = "art2music-pipeline"
-DEMO_DIR = Path(__file__).with_name("assets") / "demo"
-ENCODER_WEIGHTS = "open_clip_model.safetensors"
-
-
-def _resolve(path_or_name: str | os.PathLike) -> Path:
-    if str(path_or_name) == "demo":
-        if not (DEMO_DIR / "pipeline.json").is_file():
-            raise FileNotFoundError(f"the demo weights are missing from {DEMO_DIR}; rebuild them with `make demo-train`")
-        return DEMO_DIR
-    path = Path(path_or_name).expanduser()
-    if not (path / "pipeline.json").is_file():
-        raise FileNotFoundError(f"{path} is not an art2music pipeline folder (no pipeline.json); pass 'demo' or a "
-                                f"folder written by Art2Music.save_pretrained")
-    return path
+__all__ = ["Art2Music", "DEMO_DIR", "ImageInput"]
 
 
 class Art2Music:
@@ -63,6 +43,7 @@ class Art2Music:
         self.stage1 = stage1.to(self.device).eval()
         self.vocoder = vocoder.to(self.device).eval()
         self.mel_config = mel_config
+        check_text_template(text_template)
         self.text_template = text_template
         vocoder_mel = getattr(vocoder, "mel_config", None)
         if vocoder_mel is not None:
@@ -88,60 +69,29 @@ class Art2Music:
     def from_pretrained(cls, path_or_name: str | os.PathLike = "demo", device: str | torch.device = "cpu",
                         vocoder: str | os.PathLike | None = None,
                         vocoder_precision: str | torch.dtype = "auto") -> "Art2Music":
-        """Load an exported pipeline folder, or ``"demo"`` for the weights shipped with art2music.
+        """Load a pipeline folder, or ``"demo"`` for the weights shipped with art2music.
 
         Args:
             vocoder: override the stored vocoder, e.g. ``"griffin-lim"`` or another HiFi-GAN checkpoint.
             vocoder_precision: ``"auto"`` (bfloat16 HiFi-GAN convolutions on CPUs with AMX, float32 elsewhere),
                 ``"float32"`` (exact, the same on every machine) or ``"bfloat16"``; see :mod:`vocoder.precision`.
-        """
-        from vocoder import load_vocoder
 
-        root = _resolve(path_or_name)
-        meta = json.loads((root / "pipeline.json").read_text(encoding="utf-8"))
-        if meta.get("format") != FORMAT:
-            raise ValueError(f"{root / 'pipeline.json'} is not an art2music pipeline (format {meta.get('format')!r})")
-        encoder_config = json.loads((root / "encoder" / "config.json").read_text(encoding="utf-8"))
-        weights = root / "encoder" / ENCODER_WEIGHTS
-        encoder = ClipEncoder(encoder_config["arch"], str(weights) if weights.is_file() else encoder_config["pretrained"],
-                              normalize=encoder_config.get("normalize", True))
-        stage1, stage1_config = Stage1Model.from_pretrained(root / "stage1")
-        mel_config = MelConfig.from_dict(stage1_config["mel"])
-        if stage1.config.embed_dim != encoder.embed_dim:
-            raise ValueError(f"stage 1 expects {stage1.config.embed_dim}-d embeddings but the encoder "
-                             f"{encoder_config['arch']} gives {encoder.embed_dim}-d")
-        voc = load_vocoder(vocoder if vocoder is not None else root / "vocoder", mel_config=mel_config, device=device,
-                           precision=vocoder_precision)
-        return cls(encoder, stage1, voc, mel_config, meta.get("text_template", "{comment}"), device)
+        Raises:
+            FileNotFoundError: no such folder, or pretrained encoder weights not on this machine.
+            art2music.export.format.ModelLoadError: a file or value in the folder does not fit (named).
+        """
+        parts = load_parts(path_or_name, device, vocoder, vocoder_precision)
+        return cls(parts.encoder, parts.stage1, parts.vocoder, parts.mel_config, parts.text_template, device)
 
     def save_pretrained(self, directory: str | os.PathLike, include_encoder_weights: bool | None = None) -> Path:
-        """Write the pipeline folder (each file atomically); ``from_pretrained`` reads it back bit-exactly.
+        """Write the pipeline folder (see :func:`art2music.export.format.write_pipeline`); returns it.
 
         Args:
             include_encoder_weights: store the encoder's weights (default: yes when it was loaded from a
                 file or initialised randomly; a pretrained tag such as ViT-H-14's is stored by name only).
         """
-        from art2music.io.weights import save_state
-        from vocoder import Generator, save_export
-
-        directory = Path(directory)
-        (directory / "encoder").mkdir(parents=True, exist_ok=True)
-        pretrained = self.encoder.pretrained
-        is_tag = pretrained is not None and weights_identity(pretrained) == pretrained
-        if include_encoder_weights is None:
-            include_encoder_weights = not is_tag
-        if include_encoder_weights:
-            save_state(self.encoder.clip, directory / "encoder" / ENCODER_WEIGHTS)
-        encoder_config = {"arch": self.encoder.arch, "pretrained": pretrained if is_tag else None,
-                          "normalize": self.encoder.normalize}
-        atomic_write_text(directory / "encoder" / "config.json", json.dumps(encoder_config, indent=2) + "\n")
-        self.stage1.save_pretrained(directory / "stage1", {"mel": self.mel_config.to_dict(), "encoder": encoder_config})
-        if not isinstance(self.vocoder, Generator):
-            raise TypeError(f"only a HiFi-GAN generator can be saved, not {type(self.vocoder).__name__}")
-        save_export(self.vocoder, directory / "vocoder")
-        atomic_write_text(directory / "pipeline.json", json.dumps(
-            {"format": FORMAT, "version": 1, "text_template": self.text_template}, indent=2) + "\n")
-        return directory
+        parts = PipelineParts(self.encoder, self.stage1, self.vocoder, self.mel_config, self.text_template)
+        return write_pipeline(directory, parts, include_encoder_weights)
 
     # ------------------------------------------------------------------ the steps
     def _images(self, images: Sequence[ImageInput]) -> list[Image.Image]:

@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import shutil
-import string
 import sys
 import time
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Any
 
 from art2music.cli import parse_arguments
 from art2music.articaps.artemis import read_artemis
+from art2music.encoders.clip import check_text_template
 from art2music.io.audio import DEFAULT_MIN_SECONDS, clip_num_samples
 from art2music.articaps.build_report import count_reasons
 from art2music.articaps.csv_records import CsvFormatError
@@ -34,8 +34,6 @@ from art2music.articaps.shards import (BuildLayout, NoUsablePairs, ShardSpec, lo
                                    publish_plan, shard_finished)
 from art2music.articaps.splits import SplitFractions
 from vocoder.mel import MelConfig, num_frames
-
-TEMPLATE_FIELDS = ("comment", "emotion")
 
 
 class UsageError(ValueError):
@@ -94,13 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _check_options(args: argparse.Namespace) -> tuple[MatchConfig, SplitFractions, ShardSpec]:
     try:
-        names = [name for _, name, _, _ in string.Formatter().parse(args.text_template) if name is not None]
+        check_text_template(args.text_template)
     except ValueError as error:
-        raise UsageError(f"--text-template {args.text_template!r} is not a valid format string ({error})") from None
-    unknown = [name for name in names if name not in TEMPLATE_FIELDS]
-    if unknown or "comment" not in names:
-        raise UsageError(f"--text-template {args.text_template!r} must contain {{comment}} and may contain "
-                         f"{{emotion}}; unknown: {unknown}")
+        raise UsageError(f"--text-template: {error}") from None
     if not args.seconds > 0 or args.min_seconds < 0 or args.min_seconds > args.seconds:
         raise UsageError(f"need --seconds > 0 and 0 <= --min-seconds <= --seconds, got {args.seconds}, {args.min_seconds}")
     if args.workers < 1 or args.batch_size < 1:

@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
-from pathlib import Path
 from typing import Any, Mapping
 
 import torch
@@ -35,10 +34,18 @@ class Stage1Config:
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> "Stage1Config":
-        names = {f.name for f in fields(cls)}
-        unknown = set(values) - names
+        """Sizes from a stored config, each checked: unknown keys, and values of the wrong type, are errors."""
+        names = {f.name: f for f in fields(cls)}
+        unknown = set(values) - set(names)
         if unknown:
             raise ValueError(f"unknown stage-1 config keys {sorted(unknown)}; expected some of {sorted(names)}")
+        for name, value in values.items():
+            wanted = (int,) if names[name].type == "int" else (int, float)
+            if isinstance(value, bool) or not isinstance(value, wanted):
+                raise ValueError(f"stage-1 config {name!r} is {value!r} ({type(value).__name__}), expected "
+                                 f"{'an integer' if wanted == (int,) else 'a number'}")
+            if name != "dropout" and value < 1:
+                raise ValueError(f"stage-1 config {name!r} must be at least 1, got {value}")
         return cls(**values)
 
 
@@ -59,25 +66,6 @@ class Stage1Model(nn.Module):
             raise ValueError(f"expected {self.config.embed_dim}-d embeddings (the encoder this model was built for), "
                              f"got {text_embedding.shape[-1]}-d")
         return self.decoder(self.fusion(text_embedding, image_embedding), frames)
-
-    # ------------------------------------------------------------------ export format
-    def save_pretrained(self, directory: str | Path, extra_config: Mapping[str, Any] | None = None) -> None:
-        """Write ``config.json`` (sizes + ``extra_config``, e.g. mel and encoder) and ``model.safetensors``."""
-        from art2music.io.weights import save_module
-
-        save_module(self, directory, {"stage1": self.config.to_dict(), **dict(extra_config or {})})
-
-    @classmethod
-    def from_pretrained(cls, directory: str | Path) -> tuple["Stage1Model", dict[str, Any]]:
-        """Rebuild from :meth:`save_pretrained`'s folder; returns the model (eval mode) and its full config."""
-        from art2music.io.weights import load_config, load_module_weights
-
-        config = load_config(directory)
-        if "stage1" not in config:
-            raise ValueError(f"{Path(directory) / 'config.json'} has no 'stage1' section; is this a stage-1 export?")
-        model = cls(Stage1Config.from_dict(config["stage1"]))
-        load_module_weights(model, directory)
-        return model.eval(), config
 
 
 def count_parameters(module: nn.Module, trainable_only: bool = False) -> int:

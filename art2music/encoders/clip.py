@@ -34,6 +34,27 @@ def comment_text(template: str, comment: str | None, emotion: str = "") -> str:
     return template.format(comment=(comment or "").strip(), emotion=emotion).strip()
 
 
+TEXT_TEMPLATE_FIELDS = ("comment", "emotion")
+"""The placeholders a text template may use."""
+
+
+def check_text_template(template: str) -> None:
+    """Raise ``ValueError`` unless ``template`` is a format string using only :data:`TEXT_TEMPLATE_FIELDS`
+    and containing ``{comment}`` (checked once, when a template is configured or loaded, not per item)."""
+    import string
+
+    try:
+        names = [field for _, field, _, _ in string.Formatter().parse(template) if field is not None]
+    except ValueError as error:
+        raise ValueError(f"text template {template!r} is not a valid format string ({error})") from error
+    unknown = sorted({name for name in names if name not in TEXT_TEMPLATE_FIELDS})
+    if unknown:
+        raise ValueError(f"text template {template!r} uses unknown placeholder(s) {', '.join(unknown)}; allowed: "
+                         + ", ".join("{" + name + "}" for name in TEXT_TEMPLATE_FIELDS))
+    if "comment" not in names:
+        raise ValueError(f"text template {template!r} must contain {{comment}}")
+
+
 def weights_identity(pretrained: str | None) -> str | None:
     """How encoder weights are named in specs and caches: a file by its base name, a tag as it is."""
     if pretrained is not None and Path(pretrained).expanduser().is_file():

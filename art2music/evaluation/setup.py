@@ -65,7 +65,7 @@ class EvaluationContext:
              cache_dir: str | os.PathLike | None = None, device: str = "cpu") -> "EvaluationContext":
         """Load and check everything (see the module docstring for the errors)."""
         from art2music.pipeline import DEMO_DIR, Art2Music
-        from art2music.render.fingerprint import model_folder_identity
+        from art2music.export.identity import model_folder_identity
 
         manifest_path = Path(manifest_path).expanduser()
         if split not in SPLITS:
@@ -94,7 +94,7 @@ class EvaluationContext:
         try:
             # float32: scores must not depend on whether this machine's CPU has bf16 units
             pipe = Art2Music.from_pretrained(model, device=device, vocoder_precision="float32")
-            model_identity = model_folder_identity(DEMO_DIR if str(model) == "demo" else Path(model).expanduser())
+            model_identity = model_folder_identity(model)
         except (FileNotFoundError, ValueError, KeyError, RuntimeError) as error:
             raise EvaluationConfigError(f"cannot load the model {model!r}: {error}") from error
         try:

@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from art2music.pipeline import DEMO_DIR, Art2Music
-    from art2music.render.fingerprint import model_folder_identity
+    from art2music.export.identity import model_folder_identity
     from art2music.render.runner import RenderSettings
     from vocoder.precision import resolve_precision
 
@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         pipe = Art2Music.from_pretrained(args.model, device="cpu" if args.devices else device, vocoder=args.vocoder,
                                          vocoder_precision=resolve_precision(args.vocoder_precision, runs_on))
         vocoder_dtype = getattr(pipe.vocoder, "inference_dtype", None)
-        model_identity = model_folder_identity(DEMO_DIR if args.model == "demo" else Path(args.model).expanduser(),
+        model_identity = model_folder_identity(args.model,
                                                args.vocoder, str(vocoder_dtype).removeprefix("torch.") if vocoder_dtype
                                                else None)
     except (FileNotFoundError, ValueError, KeyError, RuntimeError) as error:

@@ -1,6 +1,6 @@
 """``art2music train-stage1``: LightningCLI over :class:`Stage1Module` and :class:`Stage1DataModule`.
 
-The embedding size and frame count are read from the data's feature cache and linked into the model,
+The embedding size, frame count and text template are read from the data's feature cache and linked into the model,
 and ``model.train_encoder`` switches the data to on-the-fly encoding, so a config states each fact once.
 """
 
@@ -19,6 +19,7 @@ class Stage1CLI(LightningCLI):
         parser.link_arguments("model.train_encoder", "data.on_the_fly")
         parser.link_arguments("data.embed_dim", "model.embed_dim", apply_on="instantiate")
         parser.link_arguments("data.frames", "model.frames", apply_on="instantiate")
+        parser.link_arguments("data.text_template", "model.text_template", apply_on="instantiate")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -42,7 +42,7 @@ def train_contrastive_encoder(manifest_path: str | Path, out_file: str | Path, a
         ``{"first_loss": ..., "last_loss": ..., "steps": ...}`` (mean InfoNCE loss of the first and last epoch).
     """
     from art2music.encoders.clip import ClipEncoder
-    from art2music.io.weights import save_state
+    from art2music.export.stage_folder import save_state
 
     torch.manual_seed(seed)
     encoder = ClipEncoder(arch, None, trainable=True)

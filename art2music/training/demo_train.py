@@ -90,29 +90,15 @@ def main(argv: list[str] | None = None) -> int:
 
 def _export(args, encoder_file: Path, timings: dict) -> None:
     """Assemble the pipeline folder from the encoder file and the two runs' best checkpoints."""
-    from art2music.encoders.clip import TINY_ARCH, ClipEncoder
-    from art2music.pipeline import Art2Music
-    from art2music.training.stage1_module import Stage1Module
-    from vocoder import load_generator
-    from vocoder.release import export as export_vocoder
+    from art2music.training.export import main as export_main
 
     start = time.monotonic()
-    stage1_checkpoints = STAGE1_RUN / "checkpoints"
-    best = stage1_checkpoints / "best.ckpt"
-    module = Stage1Module.load_from_checkpoint(str(best if best.is_file() else stage1_checkpoints / "last.ckpt"),
-                                               map_location="cpu", weights_only=True)
-    vocoder_checkpoints = VOCODER_RUN / "checkpoints"
-    vocoder_best = vocoder_checkpoints / "best.ckpt"
-    export_vocoder(vocoder_best if vocoder_best.is_file() else vocoder_checkpoints / "last.ckpt", RUNS / "vocoder-export")
-    pipe = Art2Music(ClipEncoder(TINY_ARCH, str(encoder_file)), module.model.eval(),
-                     load_generator(RUNS / "vocoder-export"), module.mel_config)
-    staging = args.out.with_name(args.out.name + ".new")
-    if staging.exists():
-        shutil.rmtree(staging)
-    pipe.save_pretrained(staging)
-    if args.out.exists():
-        shutil.rmtree(args.out)
-    staging.replace(args.out)
+    stage1_best, vocoder_best = STAGE1_RUN / "checkpoints" / "best.ckpt", VOCODER_RUN / "checkpoints" / "best.ckpt"
+    code = export_main(["--stage1", str(stage1_best if stage1_best.is_file() else stage1_best.with_name("last.ckpt")),
+                        "--vocoder", str(vocoder_best if vocoder_best.is_file() else vocoder_best.with_name("last.ckpt")),
+                        "--encoder-weights", str(encoder_file), "--out", str(args.out)])
+    if code != 0:
+        raise SystemExit(code)
     timings["export"] = round(time.monotonic() - start, 1)
 
 

@@ -23,11 +23,12 @@ from art2music.io.atomic import atomic_write_text, temporary_sibling
 
 def load_stage1(model: Path) -> tuple[torch.nn.Module, dict]:
     """A stage-1 network from an export folder, a pipeline folder (its ``stage1/``) or a Lightning ``.ckpt``."""
-    from art2music.audio_engine.stage1 import Stage1Model
+    from art2music.export.format import load_stage1 as load_stage1_folder
 
     if model.is_dir():
         folder = model / "stage1" if (model / "stage1" / "config.json").is_file() else model
-        return Stage1Model.from_pretrained(folder)
+        network, mel_config, _ = load_stage1_folder(folder)
+        return network, {"mel": mel_config.to_dict()}
     if model.suffix == ".ckpt" and model.is_file():
         from art2music.training.stage1_module import Stage1Module
 

@@ -132,6 +132,11 @@ class Stage1DataModule(L.LightningDataModule):
         """The encoder (and text template) the cache was built with."""
         return dict(self._meta()["encoder"])
 
+    @property
+    def text_template(self) -> str:
+        """How comments were written for the encoder when the cache was built."""
+        return str(self.encoder_spec.get("text_template", "{comment}"))
+
     def attach_encoder(self, image_transform: Callable, tokenizer: Callable) -> None:
         """Give the on-the-fly mode the encoder's image preprocessing and tokenizer."""
         self.image_transform, self.tokenizer = image_transform, tokenizer

@@ -15,6 +15,7 @@ import torch
 
 from art2music.audio_engine.loss import FrequencyWeightedL1
 from art2music.audio_engine.stage1 import Stage1Config, Stage1Model
+from art2music.encoders.clip import check_text_template
 from vocoder.mel import MelConfig
 
 
@@ -33,6 +34,8 @@ class Stage1Module(L.LightningModule):
         weight_low, weight_high: the loss's per-bin weights at the lowest and highest mel bin.
         init_output_level: start the decoder's output at the training data's mean log-mel per bin.
         mel: the mel definition (stored in checkpoints and exports).
+        text_template: how comments were written for the encoder (linked from the data's cache by the CLI),
+            stored so that ``art2music export`` gives the pipeline the same template.
     """
 
     def __init__(self, embed_dim: int = 1024, encoder_arch: str = "ViT-H-14",
@@ -40,10 +43,11 @@ class Stage1Module(L.LightningModule):
                  fusion_dim: int = 512, decoder_input_dim: int = 512, lstm_hidden: int = 512, lstm_layers: int = 4,
                  frames: int = 862, dropout: float = 0.0, lr: float = 1e-4, encoder_lr: float = 1e-6,
                  weight_low: float = 1.0, weight_high: float = 1.5, init_output_level: bool = True,
-                 mel: MelConfig = MelConfig()):
+                 mel: MelConfig = MelConfig(), text_template: str = "{comment}"):
         super().__init__()
         self.save_hyperparameters()
         self.mel_config = mel
+        check_text_template(text_template)
         self.config = Stage1Config(embed_dim=embed_dim, fusion_dim=fusion_dim, decoder_input_dim=decoder_input_dim,
                                    lstm_hidden=lstm_hidden, lstm_layers=lstm_layers, frames=frames,
                                    n_mels=mel.n_mels, dropout=dropout)
@@ -134,10 +138,8 @@ class Stage1Module(L.LightningModule):
         experiment.add_figure("val/mel_prediction_vs_target", figure, global_step=self.global_step)
 
     def export(self, directory: str | Path) -> None:
-        """Write the stage-1 export folder (``config.json`` + ``model.safetensors``): network, mel, encoder."""
-        encoder = {"arch": self.hparams.encoder_arch, "pretrained": self.hparams.encoder_pretrained}
-        self.model.save_pretrained(directory, {"mel": self.mel_config.to_dict(), "encoder": encoder})
-        if self.encoder is not None:  # a fine-tuned encoder travels with the export
-            from art2music.io.weights import save_module
+        """Write the stage-1 folder of a pipeline (``stage1/`` of :mod:`art2music.export.format`)."""
+        from art2music.export.format import encoder_config, save_stage1
 
-            save_module(self.encoder.clip, Path(directory) / "encoder", {"encoder": encoder})
+        encoder = encoder_config(self.hparams.encoder_arch, self.hparams.encoder_pretrained)
+        save_stage1(self.model, directory, self.mel_config, encoder)

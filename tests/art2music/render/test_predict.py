@@ -6,7 +6,7 @@ import numpy as np
 import soundfile
 from PIL import Image
 
-from art2music.render.fingerprint import model_folder_identity
+from art2music.export.identity import model_folder_identity
 from art2music.render.inputs import read_collection
 from art2music.render.predict import render_with_trainer
 from art2music.render.results import read_results

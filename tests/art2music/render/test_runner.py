@@ -11,7 +11,7 @@ import soundfile
 from PIL import Image
 
 from art2music.pipeline import Art2Music
-from art2music.render.fingerprint import model_folder_identity, pipeline_identity
+from art2music.export.identity import model_folder_identity, pipeline_identity
 from art2music.render.inputs import read_collection
 from art2music.render.results import read_results
 from art2music.render.runner import RenderSettings, render_collection

@@ -1,4 +1,4 @@
-"""The export format: a folder with ``config.json`` and ``model.safetensors``, read with strict checks.
+"""One stage of a pipeline folder: ``config.json`` and ``model.safetensors``, read with strict checks.
 
 No pickles: tensors are stored with safetensors; the config is plain JSON. Loading reports every missing,
 unexpected or mis-shaped tensor by name.
@@ -11,17 +11,12 @@ import os
 from pathlib import Path
 from typing import Any, Mapping
 
-import torch
 from torch import nn
 
 from art2music.io.atomic import atomic_write_text, temporary_sibling
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
-
-
-class WeightsMismatchError(ValueError):
-    """Stored tensors do not fit the module built from the stored config."""
 
 
 def save_state(module: nn.Module, path: str | Path) -> None:
@@ -57,31 +52,23 @@ def load_config(directory: str | Path) -> dict[str, Any]:
 
 
 def load_module_weights(module: nn.Module, directory: str | Path) -> None:
-    """Load ``directory/model.safetensors`` into ``module`` strictly (names and shapes must match exactly)."""
+    """Load ``directory/model.safetensors`` into ``module`` strictly (names and shapes must match exactly).
+
+    Raises:
+        FileNotFoundError: no weights file.
+        ValueError: the file is not a safetensors file (truncated, a zip or a pickle: it is never unpickled),
+            or its tensors do not fit ``module`` (:class:`vocoder.checkpoint.CheckpointError` lists them).
+    """
+    from safetensors import SafetensorError
     from safetensors.torch import load_file
+
+    from vocoder.checkpoint import load_strict
 
     path = Path(directory) / WEIGHTS_NAME
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found")
-    stored = load_file(str(path))
-    check_state_dict(module, stored, str(path))
-    module.load_state_dict(stored, strict=True)
-
-
-def check_state_dict(module: nn.Module, stored: Mapping[str, torch.Tensor], source: str) -> None:
-    """Raise :class:`WeightsMismatchError` listing missing, unexpected and mis-shaped tensors."""
-    expected = module.state_dict()
-    missing = sorted(set(expected) - set(stored))
-    unexpected = sorted(set(stored) - set(expected))
-    shapes = [f"{name}: stored {tuple(stored[name].shape)}, model {tuple(expected[name].shape)}"
-              for name in sorted(set(expected) & set(stored)) if stored[name].shape != expected[name].shape]
-    if missing or unexpected or shapes:
-        parts = []
-        if missing:
-            parts.append(f"missing {len(missing)} tensors (e.g. {', '.join(missing[:5])})")
-        if unexpected:
-            parts.append(f"unexpected {len(unexpected)} tensors (e.g. {', '.join(unexpected[:5])})")
-        if shapes:
-            parts.append("shape mismatch: " + "; ".join(shapes[:5]))
-        raise WeightsMismatchError(f"{source} does not fit {type(module).__name__}: " + "; ".join(parts)
-                                   + ". Was it saved from a model with a different config?")
+    try:
+        stored = load_file(str(path))
+    except (SafetensorError, OSError) as error:
+        raise ValueError(f"{path} is not a readable safetensors file ({error}); re-export the model") from error
+    load_strict(module, stored, str(path), hint="was it saved from a model with a different config?")

@@ -1,0 +1,279 @@
+"""The one release format of art2music, written and read here and nowhere else: a pipeline folder.
+
+::
+
+    pipeline.json   {"format": "art2music-pipeline", "version": 1, "engine": "audio", "text_template": "{comment}"}
+    encoder/        config.json {"arch", "pretrained", "normalize"} [+ open_clip_model.safetensors]
+    stage1/         config.json {"stage1": sizes, "mel": MelConfig, "encoder": ...} + model.safetensors
+    vocoder/        config.json {"format": "hifigan-export", "generator": ..., "mel": ...} + model.safetensors
+
+:func:`write_pipeline` assembles the folder in a staging sibling and renames it into place, so a folder is
+either complete or absent. :func:`load_parts` checks every file and value as it reads them; anything that
+does not fit raises :class:`ModelLoadError` naming the file and the field. Nothing here imports Lightning
+or training code, and nothing is unpickled (safetensors and JSON only).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from art2music.audio_engine.stage1 import Stage1Config, Stage1Model
+from art2music.encoders.clip import ClipEncoder, check_text_template, weights_identity
+from art2music.export.stage_folder import CONFIG_NAME, load_module_weights, save_module, save_state
+from vocoder.mel import MelConfig
+
+FORMAT = "art2music-pipeline"
+VERSION = 1
+ENGINES = ("audio",)
+ENCODER_DIR, STAGE1_DIR, VOCODER_DIR = "encoder", "stage1", "vocoder"
+ENCODER_WEIGHTS = "open_clip_model.safetensors"
+PIPELINE_FILE = "pipeline.json"
+DEMO_DIR = Path(__file__).resolve().parents[1] / "assets" / "demo"
+"""The embedded default's pipeline folder, shipped inside the package (``"demo"`` names it)."""
+
+
+class ModelLoadError(ValueError):
+    """A pipeline folder cannot be loaded. ``path`` is the file at fault and ``field`` the value in it."""
+
+    def __init__(self, path: str | os.PathLike, problem: str, field: str = ""):
+        self.path = Path(path)
+        self.field = field
+        self.problem = problem
+        super().__init__(f"{path}" + (f": field {field!r}" if field else "") + f": {problem}")
+
+
+@dataclass
+class PipelineParts:
+    """Everything a pipeline folder holds, loaded: the modules and the facts that travel with them."""
+
+    encoder: ClipEncoder
+    stage1: Stage1Model
+    vocoder: torch.nn.Module
+    mel_config: MelConfig
+    text_template: str
+
+
+def resolve_pipeline_folder(path_or_name: str | os.PathLike) -> Path:
+    """``"demo"`` → the shipped folder; otherwise the folder itself, which must hold ``pipeline.json``."""
+    if str(path_or_name) == "demo":
+        if not (DEMO_DIR / PIPELINE_FILE).is_file():
+            raise FileNotFoundError(f"the demo weights are missing from {DEMO_DIR}; rebuild them with `make demo-train`")
+        return DEMO_DIR
+    path = Path(path_or_name).expanduser()
+    if not (path / PIPELINE_FILE).is_file():
+        raise FileNotFoundError(f"{path} is not an art2music pipeline folder (no {PIPELINE_FILE}); pass 'demo' or a "
+                                f"folder written by `art2music export` or Art2Music.save_pretrained")
+    return path
+
+
+def read_json_object(path: Path) -> dict[str, Any]:
+    """A JSON file that must hold an object, or :class:`ModelLoadError` saying what is wrong with it."""
+    if not path.is_file():
+        raise ModelLoadError(path, "missing (a pipeline folder holds pipeline.json and encoder/, stage1/, vocoder/)")
+    try:
+        values = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ModelLoadError(path, f"not valid UTF-8 JSON ({error})") from error
+    if not isinstance(values, dict):
+        raise ModelLoadError(path, f"holds a JSON {type(values).__name__}, expected an object {{...}}")
+    return values
+
+
+def _field(values: dict[str, Any], name: str, kinds: tuple[type, ...], path: Path, default: Any = ...) -> Any:
+    """``values[name]`` checked to be one of ``kinds`` (``bool`` never passes for ``int``)."""
+    if name not in values:
+        if default is ...:
+            raise ModelLoadError(path, "missing", name)
+        return default
+    value = values[name]
+    if (isinstance(value, bool) and bool not in kinds) or not isinstance(value, kinds):
+        expected = " or ".join("null" if kind is type(None) else kind.__name__ for kind in kinds)
+        raise ModelLoadError(path, f"{value!r} is a {type(value).__name__}, expected {expected}", name)
+    return value
+
+
+def read_pipeline_meta(root: Path) -> dict[str, Any]:
+    """``pipeline.json``, checked: format, version, engine and a text template with known placeholders."""
+    path = root / PIPELINE_FILE
+    meta = read_json_object(path)
+    if meta.get("format") != FORMAT:
+        raise ModelLoadError(path, f"{meta.get('format')!r} is not {FORMAT!r}: not an art2music pipeline", "format")
+    version = _field(meta, "version", (int,), path)
+    if version > VERSION:
+        raise ModelLoadError(path, f"version {version} is newer than this art2music reads ({VERSION}); upgrade "
+                             f"art2music", "version")
+    engine = _field(meta, "engine", (str,), path, "audio")
+    if engine not in ENGINES:
+        raise ModelLoadError(path, f"unknown engine {engine!r}; this art2music knows {', '.join(ENGINES)}", "engine")
+    template = _field(meta, "text_template", (str,), path, "{comment}")
+    try:
+        check_text_template(template)
+    except ValueError as error:
+        raise ModelLoadError(path, str(error), "text_template") from error
+    return {"format": FORMAT, "version": version, "engine": engine, "text_template": template}
+
+
+def read_encoder_config(folder: Path) -> dict[str, Any]:
+    """``encoder/config.json``, checked: ``arch`` (str), ``pretrained`` (str or null), ``normalize`` (bool)."""
+    path = folder / CONFIG_NAME
+    values = read_json_object(path)
+    return {"arch": _field(values, "arch", (str,), path),
+            "pretrained": _field(values, "pretrained", (str, type(None)), path, None),
+            "normalize": _field(values, "normalize", (bool,), path, True)}
+
+
+def save_stage1(model: Stage1Model, folder: str | os.PathLike, mel_config: MelConfig,
+                encoder: dict[str, Any]) -> None:
+    """Write ``stage1/``: ``config.json`` (sizes, mel definition, encoder) and ``model.safetensors``."""
+    save_module(model, folder, {"stage1": model.config.to_dict(), "mel": mel_config.to_dict(), "encoder": encoder})
+
+
+def load_stage1(folder: str | os.PathLike) -> tuple[Stage1Model, MelConfig, dict[str, Any]]:
+    """Rebuild ``stage1/``: the network (eval mode), its mel definition and the encoder it was trained for."""
+    folder = Path(folder)
+    path = folder / CONFIG_NAME
+    config = read_json_object(path)
+    sizes = _field(config, "stage1", (dict,), path)
+    try:
+        stage1_config = Stage1Config.from_dict(sizes)
+    except (TypeError, ValueError) as error:
+        raise ModelLoadError(path, str(error), "stage1") from error
+    try:
+        mel_config = MelConfig.from_dict(_field(config, "mel", (dict,), path))
+    except (TypeError, ValueError) as error:
+        raise ModelLoadError(path, str(error), "mel") from error
+    model = Stage1Model(stage1_config)
+    try:
+        load_module_weights(model, folder)
+    except (FileNotFoundError, ValueError) as error:
+        raise ModelLoadError(folder / "model.safetensors", str(error)) from error
+    return model.eval(), mel_config, dict(config.get("encoder") or {})
+
+
+def _load_encoder(root: Path) -> ClipEncoder:
+    config = read_encoder_config(root / ENCODER_DIR)
+    weights = root / ENCODER_DIR / ENCODER_WEIGHTS
+    source = str(weights) if weights.is_file() else config["pretrained"]
+    try:
+        return ClipEncoder(config["arch"], source, normalize=config["normalize"])
+    except FileNotFoundError:
+        raise  # missing pretrained weights: the encoder's own message says which file to put where
+    except Exception as error:  # open_clip and safetensors raise many types for a bad file; name the file
+        raise ModelLoadError(weights if weights.is_file() else root / ENCODER_DIR / CONFIG_NAME,
+                             f"cannot build the {config['arch']} encoder ({type(error).__name__}: {error})") from error
+
+
+def _load_vocoder(source: str | os.PathLike, mel_config: MelConfig, device: str | torch.device,
+                  precision: str | torch.dtype) -> torch.nn.Module:
+    from vocoder import load_vocoder
+
+    try:
+        return load_vocoder(source, mel_config=mel_config, device=device, precision=precision)
+    except FileNotFoundError:
+        raise
+    except Exception as error:  # CheckpointError, safetensors' errors for a damaged file
+        raise ModelLoadError(source, f"cannot load the vocoder ({type(error).__name__}: {error})") from error
+
+
+def load_parts(path_or_name: str | os.PathLike = "demo", device: str | torch.device = "cpu",
+               vocoder: str | os.PathLike | None = None, vocoder_precision: str | torch.dtype = "auto") -> PipelineParts:
+    """Read a pipeline folder (or ``"demo"``) into its modules, checking every file and value.
+
+    Args:
+        vocoder: instead of the folder's vocoder: ``"griffin-lim"`` or another HiFi-GAN checkpoint.
+        vocoder_precision: see :mod:`vocoder.precision`.
+
+    Raises:
+        FileNotFoundError: no such folder, or pretrained encoder weights absent from this machine.
+        ModelLoadError: a file or value in the folder does not fit (the message names both).
+    """
+    root = resolve_pipeline_folder(path_or_name)
+    meta = read_pipeline_meta(root)
+    encoder = _load_encoder(root)
+    stage1, mel_config, _ = load_stage1(root / STAGE1_DIR)
+    if stage1.config.embed_dim != encoder.embed_dim:
+        raise ModelLoadError(root / STAGE1_DIR / CONFIG_NAME, f"stage 1 expects {stage1.config.embed_dim}-d embeddings "
+                             f"but the encoder {encoder.arch} gives {encoder.embed_dim}-d", "stage1.embed_dim")
+    voc = _load_vocoder(vocoder if vocoder is not None else root / VOCODER_DIR, mel_config, device, vocoder_precision)
+    return PipelineParts(encoder, stage1, voc, mel_config, meta["text_template"])
+
+
+def encoder_config(arch: str, pretrained: str | None, normalize: bool = True) -> dict[str, Any]:
+    """How an encoder is named in a pipeline folder: a pretrained tag by name (its weights are not copied),
+    a weights file or a random init as ``None`` (its weights are stored in ``encoder/``)."""
+    is_tag = pretrained is not None and weights_identity(pretrained) == pretrained
+    return {"arch": arch, "pretrained": pretrained if is_tag else None, "normalize": normalize}
+
+
+def write_pipeline(directory: str | os.PathLike, parts: PipelineParts,
+                   include_encoder_weights: bool | None = None) -> Path:
+    """Write ``parts`` as a complete pipeline folder; :func:`load_parts` reads it back bit-exactly.
+
+    Args:
+        include_encoder_weights: store the encoder's weights (default: unless it was loaded from a
+            pretrained tag such as ViT-H-14's ``laion2b_s32b_b79k``, which is stored by name only).
+    """
+    encoder = encoder_config(parts.encoder.arch, parts.encoder.pretrained, parts.encoder.normalize)
+    if include_encoder_weights is None:
+        include_encoder_weights = encoder["pretrained"] is None
+    return write_pipeline_folder(directory, encoder, parts.encoder.clip if include_encoder_weights else None,
+                                 parts.stage1, parts.vocoder, parts.mel_config, parts.text_template)
+
+
+def write_pipeline_folder(directory: str | os.PathLike, encoder: dict[str, Any], encoder_weights: nn.Module | None,
+                          stage1: Stage1Model, vocoder: nn.Module, mel_config: MelConfig, text_template: str) -> Path:
+    """Write a pipeline folder from its pieces (``art2music export`` calls this with training checkpoints).
+
+    The folder is assembled in ``<directory>.partial`` and renamed into place at the end, replacing an
+    older folder of that name, so readers never see half of one.
+
+    Args:
+        encoder: :func:`encoder_config`'s description of the encoder.
+        encoder_weights: the OpenCLIP model whose weights to store, or ``None`` for a pretrained tag.
+    """
+    from vocoder import Generator, save_export
+
+    directory = Path(directory)
+    if not isinstance(vocoder, Generator):
+        raise TypeError(f"only a HiFi-GAN generator can be saved, not {type(vocoder).__name__}")
+    if encoder_weights is None and encoder.get("pretrained") is None:
+        raise ValueError(f"the {encoder.get('arch')} encoder has no pretrained tag, so its weights must be stored")
+    check_text_template(text_template)
+    mel_config.check_matches(vocoder.mel_config, "the vocoder")
+    staging = directory.with_name(directory.name + ".partial")
+    if staging.exists():
+        shutil.rmtree(staging)
+    (staging / ENCODER_DIR).mkdir(parents=True)
+    if encoder_weights is not None:
+        save_state(encoder_weights, staging / ENCODER_DIR / ENCODER_WEIGHTS)
+    _write_json(staging / ENCODER_DIR / CONFIG_NAME, encoder)
+    save_stage1(stage1, staging / STAGE1_DIR, mel_config, encoder)
+    save_export(vocoder, staging / VOCODER_DIR)
+    _write_json(staging / PIPELINE_FILE, {"format": FORMAT, "version": VERSION, "engine": "audio",
+                                          "text_template": text_template})
+    _replace_folder(staging, directory)
+    return directory
+
+
+def _write_json(path: Path, values: dict[str, Any]) -> None:
+    path.write_text(json.dumps(values, indent=2) + "\n", encoding="utf-8")
+
+
+def _replace_folder(staging: Path, directory: Path) -> None:
+    """Move ``staging`` to ``directory``; an existing ``directory`` is moved aside first and then deleted."""
+    old = directory.with_name(directory.name + ".old")
+    if old.exists():
+        shutil.rmtree(old)
+    if directory.exists():
+        directory.replace(old)
+    staging.replace(directory)
+    if old.exists():
+        shutil.rmtree(old)

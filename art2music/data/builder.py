@@ -1,6 +1,7 @@
 """``art2music build-articaps``: build the ArtiCaps manifest and feature cache from ArtEmis + MusicCaps.
 
-Steps: read both CSVs (bad rows and missing files reported, not fatal) → plan (split paintings and clips,
+Steps: read both CSVs (bad rows and missing files reported, not fatal) → check every painting and clip
+once (:mod:`art2music.data.validation`; unusable ones reported once each) → plan (split paintings and clips,
 match comments to captions by sentence-embedding similarity inside each split) → extract features for
 this shard's rows (clip mels in a process pool, CLIP embeddings in batches) → merge shards into
 ``OUT/manifest.csv`` + ``OUT/cache/`` + ``OUT/report.csv``. Every step resumes: a rerun with the same
@@ -183,13 +184,18 @@ def run_build(args: argparse.Namespace) -> int:
         _log(f"reusing the plan in {layout.plan} ({len(plan)} pairs)")
     else:
         from art2music.data.text_embedding import SentenceEmbedder
+        from art2music.data.validation import check_clips, check_paintings
 
-        _log(f"{len(comments)} comments on paintings with images, {len(clips)} clips with audio; matching ...")
+        _log(f"checking the paintings of {len(comments)} comments and {len(clips)} clips ...")
+        comments, bad_paintings = check_paintings(comments, args.workers, progress=not args.quiet)
+        clips, bad_clips = check_clips(clips, num_samples, args.min_seconds, mel_config, args.workers,
+                                       progress=not args.quiet)
+        _log(f"{len(comments)} comments on usable paintings, {len(clips)} usable clips; matching ...")
         embedder = SentenceEmbedder(args.text_model, device=args.device)
         result = plan_pairs(comments, clips, lambda texts: embedder.embed(texts, progress=not args.quiet), match,
                             fractions, args.seed, layout.out)
         meta = {"fingerprint": print_fp, "options": options, "stats": result.stats, "chunk_rows": args.batch_size}
-        publish_plan(layout, result.rows, skipped_artemis + skipped_musiccaps, meta)
+        publish_plan(layout, result.rows, skipped_artemis + skipped_musiccaps + bad_paintings + bad_clips, meta)
         plan, planning_skips, meta = load_plan(layout)  # the published plan, ours or a concurrent shard's
     if args.plan_only:
         _log(f"plan published in {layout.plan}: {len(plan)} pairs; {json.dumps(meta['stats'].get('splits', {}))}")

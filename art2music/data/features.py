@@ -21,7 +21,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from art2music.data.audio import DEFAULT_MIN_SECONDS, ClipJob, ClipResult, clip_mel_job
+from art2music.data.audio import DEFAULT_MIN_SECONDS, ClipJob, ClipResult, check_clip_job, clip_mel_job
 from art2music.data.build_report import SkippedItem
 from art2music.data.feature_cache import FeatureCache
 from art2music.data.images import ImageLoadError, load_image
@@ -59,7 +59,7 @@ class FeatureSettings:
     progress: bool = True
 
 
-def _progress(iterable, total: int, desc: str, enabled: bool):
+def progress_bar(iterable, total: int, desc: str, enabled: bool):
     from tqdm import tqdm
 
     return tqdm(iterable, total=total, desc=desc, unit="item", file=sys.stderr, disable=not enabled, dynamic_ncols=True)
@@ -78,7 +78,16 @@ def clip_mels(jobs: Sequence[ClipJob], mel_config: MelConfig, workers: int,
     ``use_pool`` None (default) decides: one worker or a small batch (see :data:`MIN_JOBS_PER_WORKER`) runs
     in this process; True/False force a process pool / this process.
     """
-    worker = functools.partial(clip_mel_job, config=mel_config)
+    yield from _map_clips(functools.partial(clip_mel_job, config=mel_config), jobs, workers, use_pool)
+
+
+def clip_checks(jobs: Sequence[ClipJob], mel_config: MelConfig, workers: int) -> Iterator[ClipResult]:
+    """Check clips are usable (:func:`~art2music.data.audio.check_clip_job`), like :func:`clip_mels`."""
+    yield from _map_clips(functools.partial(check_clip_job, config=mel_config), jobs, workers, None)
+
+
+def _map_clips(worker, jobs: Sequence[ClipJob], workers: int, use_pool: bool | None) -> Iterator[ClipResult]:
+    """``worker`` over ``jobs`` in this process or a process pool (see :func:`clip_mels`)."""
     if use_pool is None:
         use_pool = workers > 1 and len(jobs) >= MIN_JOBS_PER_WORKER * workers
     if not use_pool:
@@ -111,7 +120,7 @@ def extract_mels(cache: FeatureCache, rows: Sequence[ManifestRow], root: Path, s
     failures: list[SkippedItem] = []
     written = 0
     results = clip_mels(jobs, settings.mel_config, settings.workers)
-    for result in _progress(results, len(jobs), "clip mels", settings.progress):
+    for result in progress_bar(results, len(jobs), "clip mels", settings.progress):
         targets = by_clip[result.key]
         if result.mel is None:
             failures.append(SkippedItem("audio", str(_resolve(root, result.key)), result.reason, result.detail))
@@ -182,7 +191,7 @@ def extract_embeddings(cache: FeatureCache, rows: Sequence[ManifestRow], root: P
         except ImageLoadError as error:
             return None, error
 
-    bar = _progress(None, sum(len(batch) for batch in batches), "embeddings", settings.progress)
+    bar = progress_bar(None, sum(len(batch) for batch in batches), "embeddings", settings.progress)
     with ThreadPoolExecutor(max_workers=max(1, settings.workers)) as threads:
         for batch in batches:
             by_image: dict[str, list[int]] = defaultdict(list)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import csv
 import json
+from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile
 import torch
 from PIL import Image
 
@@ -17,6 +21,8 @@ from art2music.data.feature_cache import FeatureCache
 from art2music.data.manifest import read_manifest
 from art2music.model.encoder import ClipEncoder
 from vocoder.mel import num_frames
+
+from tests.art2music.data.conftest import make_raw_corpus
 
 # Everything in train and every comment paired with every clip, so every broken file gets looked at.
 ALL_PAIRS = ("--splits", "1,0,0", "--top-k", "20", "--candidates", "20", "--max-clip-uses", "0")
@@ -53,7 +59,8 @@ def test_build_writes_manifest_cache_and_report(raw_corpus, tmp_path):
     assert np.allclose(cache.image_embeddings[5], image_vector[0].numpy(), atol=1e-4)
     assert np.allclose(cache.text_embeddings[5], text_vector[0].numpy(), atol=1e-4)
     summary = json.loads((out / "build.json").read_text())
-    assert summary["final_pairs"] == len(manifest) and summary["plan"]["clips"] == 9  # 6 good + corrupt, silent, short
+    assert summary["final_pairs"] == len(manifest)
+    assert summary["plan"]["clips"] == 6  # the corrupt, silent and short clips are dropped before matching
     assert not (out / "work" / "shards" / "0-of-1" / "cache").exists()  # shard caches removed after the merge
 
     mtime = (out / "cache" / "mels.npy").stat().st_mtime_ns
@@ -78,8 +85,8 @@ def test_interrupted_build_resumes_without_redoing_mels(raw_corpus, tmp_path, mo
     monkeypatch.setattr(features, "clip_mel_job", lambda job, config: decoded.append(job.key) or real_job(job, config))
     code = main(raw_corpus.builder_args(out, "--seed", "3"))
     assert code in (0, 1)
-    # Only clips whose mel failed before (corrupt/silent/short: never marked done) are decoded again.
-    assert all(any(bad in key for bad in ("corrupt", "silent", "short")) for key in decoded)
+    # Every mel was written before the interruption, and bad clips never reached the plan: nothing is decoded.
+    assert decoded == []
     manifest = read_manifest(out / "manifest.csv")
     assert FeatureCache.open(out / "cache", ids=manifest.ids).is_complete()
 
@@ -105,6 +112,42 @@ def test_two_shards_give_the_same_result_as_one(raw_corpus, tmp_path, monkeypatc
         assert np.array_equal(np.asarray(getattr(cache_one, name)), np.asarray(getattr(cache_two, name)))
     # A clip used by rows of both shards is reported once.
     assert sorted(read_report(single / "report.csv"), key=str) == sorted(read_report(sharded / "report.csv"), key=str)
+
+
+def _add_empty_painting_and_silent_clip(corpus, comments: int = 1) -> tuple[Path, Path]:
+    """A 0-byte painting with ``comments`` comments and a silent clip whose caption matches them best."""
+    painting, clip = corpus.wikiart / "Abstract" / "empty.jpg", corpus.audio / "hushClip.wav"
+    painting.write_bytes(b"")
+    soundfile.write(clip, np.zeros(22050 * 2, dtype=np.float32), 22050)
+    with open(corpus.artemis, "a", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows([["Abstract", "empty", "contentment", f"a quiet hushed empty room {k}", 1]
+                                      for k in range(comments)])
+    with open(corpus.musiccaps, "a", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerow(["hushClip", 0, 10, "", "[]", "a quiet hushed empty room", 1, "False", "False"])
+    return painting, clip
+
+
+def _report_counts(out) -> Counter:
+    return Counter((item.item, item.reason) for item in read_report(out / "report.csv"))
+
+
+def test_a_bad_painting_paired_with_a_bad_clip_is_reported_too(tmp_path):
+    corpus = make_raw_corpus(tmp_path / "raw", paintings_per_emotion=1, clips_per_emotion=1, broken=False)
+    painting, clip = _add_empty_painting_and_silent_clip(corpus)
+    out = tmp_path / "out"
+    assert main(corpus.builder_args(out, "--splits", "1,0,0")) == 1
+    assert _report_counts(out) == {(str(painting), "corrupt_image"): 1, (str(clip), "silent_audio"): 1}
+    assert "empty" in read_report(out / "report.csv")[0].detail  # the loader's own reason
+    assert len(read_manifest(out / "manifest.csv")) == 6  # each good comment kept its good clip
+
+
+def test_a_bad_file_used_by_many_pairs_and_shards_is_reported_once(tmp_path):
+    corpus = make_raw_corpus(tmp_path / "raw", paintings_per_emotion=1, clips_per_emotion=1, broken=False)
+    painting, clip = _add_empty_painting_and_silent_clip(corpus, comments=3)
+    out, args = tmp_path / "out", corpus.builder_args(tmp_path / "out", *ALL_PAIRS, "--batch-size", "2")
+    assert [main(args + ["--shard", f"{i}/2"]) for i in range(2)] == [0, 1]
+    assert _report_counts(out) == {(str(painting), "corrupt_image"): 1, (str(clip), "silent_audio"): 1}
+    assert "3 comment(s) dropped" in {item.item: item for item in read_report(out / "report.csv")}[str(painting)].detail
 
 
 @pytest.mark.parametrize("extra, message", [

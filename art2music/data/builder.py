@@ -85,8 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                      help="processes decoding audio and threads loading images (default: all cores, %(default)s)")
     run.add_argument("--shard", default="0/1",
-                     help="process shard I of N (0-based): the chunks c of --batch-size plan rows with c %% N == I "
-                          "(default %(default)s)")
+                     help="process shard I of N (0-based): the chunks c of plan rows with c %% N == I, a chunk being "
+                          "--batch-size rows of the run that planned (default %(default)s)")
     run.add_argument("--merge", action="store_true", help="only merge finished shards into OUT/cache")
     run.add_argument("--plan-only", action="store_true", help="stop after publishing the plan (OUT/work/plan)")
     run.add_argument("--restart", action="store_true", help="discard earlier work in OUT and start over")

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from art2music.render.inputs import CollectionError, is_safe_id, read_collection, safe_id_from_stem
+from art2music.render.inputs import (MAX_COMMENT_CHARS, MAX_ID_BYTES, CollectionError, is_safe_id, read_collection,
+                                     safe_id_from_stem)
 
 
 def _touch(folder: Path, *names: str) -> None:
@@ -17,12 +18,14 @@ def _touch(folder: Path, *names: str) -> None:
 
 def test_folder_lists_images_sorted_and_ignores_other_files(tmp_path):
     _touch(tmp_path, "b.PNG", "a.jpg", "notes.txt", ".hidden.png", "c.webp")
-    (tmp_path / "sub.png").mkdir()  # listed: it will fail as not_a_file, reported by name
+    (tmp_path / "sub.png").mkdir()  # a folder, whatever its name: walked into
     collection = read_collection(tmp_path)
-    assert [item.id for item in collection.items] == ["a", "b", "c", "sub"]
+    assert [item.id for item in collection.items] == ["a", "b", "c"]
     assert collection.items[0].image == tmp_path / "a.jpg"
     assert all(item.comment == "" for item in collection.items)
     assert collection.bad == []
+    assert collection.warnings == [f"ignored 2 other file(s) in {tmp_path} (hidden, or not images), e.g. .hidden.png, "
+                                   f"notes.txt"]
 
 
 def test_folder_ids_are_sanitised_and_made_unique_deterministically(tmp_path):
@@ -74,7 +77,7 @@ def test_bad_csv_rows_are_reported_by_line_and_the_rest_is_kept(tmp_path):
 def test_explicit_ids_unsafe_or_duplicate_are_bad_items_and_derived_ids_avoid_them(tmp_path):
     (tmp_path / "d.csv").write_text(
         "image,id\nsunset.jpg,Sunset\nx.jpg,sunset\ny.jpg,../etc/passwd\nz.jpg,.hidden\nsunset.jpg,\n"
-        f"w.jpg,{'a' * 101}\n", encoding="utf-8")
+        f"w.jpg,{'a' * (MAX_ID_BYTES + 1)}\n", encoding="utf-8")
     collection = read_collection(tmp_path / "d.csv")
     assert [item.id for item in collection.items] == ["Sunset", "sunset-2"]
     assert [(bad.source, bad.reason) for bad in collection.bad] == [
@@ -105,7 +108,7 @@ def test_empty_folder_and_wrong_file_type_are_usage_errors(tmp_path):
 
 def test_safe_id_rules():
     assert is_safe_id("Mona_Lisa-1503.v2") and is_safe_id("été")
-    for bad in ("", ".x", "-x", "a/b", "a b", "a\\b", "con:1", "x" * 101):
+    for bad in ("", ".x", "-x", "a/b", "a b", "a\\b", "con:1", "x" * (MAX_ID_BYTES + 1)):
         assert not is_safe_id(bad), bad
     assert safe_id_from_stem("  weird / name?  ") == "weird_name_"
     assert safe_id_from_stem("///") == "image"

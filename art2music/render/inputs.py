@@ -258,7 +258,7 @@ def _scan_folder(folder: Path, exclude: Path | None) -> _FolderScan:
 def _read_folder(folder: Path, exclude: Path | None) -> Collection:
     scan = _scan_folder(folder, exclude)
     if not scan.images and not scan.unsupported:
-        examples = ", ".join(sorted(ext for ext in (".jpg", ".png", ".webp", ".tif", ".avif") if ext in IMAGE_EXTENSIONS))
+        examples = ", ".join(ext for ext in (".jpg", ".png", ".webp", ".tif", ".avif") if ext in IMAGE_EXTENSIONS)
         raise CollectionError(f"no image files in {folder} or its sub-folders (looked for {len(IMAGE_EXTENSIONS)} "
                               f"extensions such as {examples})")
     rows = []

@@ -14,8 +14,9 @@ output folder.
 
 ``results.csv`` is meant to be opened in a spreadsheet, so a text cell beginning with ``=``, ``+``, ``-``,
 ``@``, a tab or a carriage return (a comment such as ``=HYPERLINK(...)``) is written with a leading ``'``,
-which spreadsheets show as text instead of evaluating it (OWASP's advice against CSV injection).
-``results.json`` keeps every value as it is.
+which spreadsheets show as text instead of evaluating it (OWASP's advice against CSV injection), and a
+carriage return inside a cell becomes a line feed (the csv module does not quote a lone ``\r`` when lines end
+in ``\n``, which would split the row). ``results.json`` keeps every value as it is.
 """
 
 from __future__ import annotations
@@ -101,8 +102,10 @@ def write_results(out_dir: Path, results: list[ItemResult], run_info: dict[str, 
 
 
 def spreadsheet_safe(value: Any) -> Any:
-    """A CSV cell that a spreadsheet shows as text: ``'`` before text that would start a formula."""
-    return "'" + value if isinstance(value, str) and value.startswith(_FORMULA_STARTS) else value
+    """A CSV cell that a spreadsheet shows as text: ``'`` before text that would start a formula; ``\r`` → ``\n``."""
+    if not isinstance(value, str):
+        return value
+    return ("'" + value if value.startswith(_FORMULA_STARTS) else value).replace("\r\n", "\n").replace("\r", "\n")
 
 
 def read_results(out_dir: Path) -> list[ItemResult]:

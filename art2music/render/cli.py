@@ -27,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
                "image's file stem made safe (unsafe characters -> _, repeats get -2, -3 ... in input order). The CSV "
                "must be UTF-8; rows with other bytes fail with 'undecodable_row'. "
                "Exit codes: 0 all rendered, 1 some items failed (see results.json), 2 usage error.")
-    parser.add_argument("input", help="a folder of images, or a CSV file with columns image[,comment][,id]")
+    parser.add_argument("input", help="a folder of images (sub-folders too), or a CSV: columns image[,comment][,id]")
     parser.add_argument("--out", required=True, help="output folder (created; reruns resume in it)")
     parser.add_argument("--model", default="demo", help="'demo' (the shipped weights, default) or a pipeline folder "
                                                         "written by Art2Music.save_pretrained")
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     from art2music.render.inputs import CollectionError, read_collection
 
     try:
-        collection = read_collection(args.input)
+        collection = read_collection(args.input, exclude=out_dir)
     except CollectionError as error:
         return _error(str(error))
     for warning in collection.warnings:

@@ -12,6 +12,7 @@ items are retried one by one, so one bad item never takes its batch down.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 import time
@@ -24,8 +25,9 @@ from typing import Any, Sequence
 import numpy as np
 from PIL import Image
 
-from art2music.data.images import DEFAULT_MAX_PIXELS, ImageLoadError, load_image
-from art2music.render.fingerprint import file_sha256, item_fingerprint, pipeline_identity
+from art2music.data.images import (DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_PIXELS, ImageLoadError, load_image,
+                                   open_regular_file)
+from art2music.render.fingerprint import item_fingerprint, pipeline_identity
 from art2music.render.inputs import Collection, RenderItem
 from art2music.render.outputs import (WAV_SUBTYPES, output_paths, remove_stale_temporaries,
                                       wav_is_complete, write_mel_png, write_thumbnail, write_wav)
@@ -100,15 +102,9 @@ def plan_render(collection: Collection, out_dir: Path, model_identity: str, sett
     plan = RenderPlan()
     for item in collection.items:
         try:
-            image_hash = file_sha256(item.image)
-        except FileNotFoundError:
-            plan.known[item.id] = _failed(item, "missing", "no such file")
-            continue
-        except IsADirectoryError:
-            plan.known[item.id] = _failed(item, "not_a_file", "is a directory, not an image file")
-            continue
-        except OSError as error:
-            plan.known[item.id] = _failed(item, "unreadable", f"cannot read the file ({error.strerror or error})")
+            image_hash = _image_sha256(item.image)
+        except ImageLoadError as error:
+            plan.known[item.id] = _failed(item, error.reason, error.detail)
             continue
         fingerprint = item_fingerprint(image_hash, item.comment, model_identity, settings.output_settings())
         record = None if settings.redo else read_record(out_dir, item.id)
@@ -120,6 +116,28 @@ def plan_render(collection: Collection, out_dir: Path, model_identity: str, sett
         else:
             plan.pending.append(PlannedItem(item, fingerprint))
     return plan
+
+
+_HASH_CHUNK = 1 << 20
+
+
+def _image_sha256(path: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> str:
+    """Hex SHA-256 of an image file's bytes, reading only a regular file and never more than ``max_bytes``.
+
+    Raises:
+        ImageLoadError: the path is missing, special (FIFO, device, socket, directory), unreadable, empty or too
+            large (see :func:`art2music.data.images.open_regular_file`).
+    """
+    digest = hashlib.sha256()
+    with open_regular_file(path, max_bytes) as handle:
+        try:
+            for chunk in iter(lambda: handle.read(_HASH_CHUNK), b""):
+                digest.update(chunk)
+                if handle.tell() > max_bytes:  # the file grew while being read
+                    raise ImageLoadError(path, "too_large", f"the file grew past the limit of {max_bytes} bytes")
+        except OSError as error:
+            raise ImageLoadError(path, "unreadable", f"cannot read the file ({error.strerror or error})") from error
+    return digest.hexdigest()
 
 
 def _failed(item: RenderItem, reason: str, detail: str, fingerprint: str = "") -> ItemResult:

@@ -7,7 +7,9 @@
 Speed: images of batch *k + 1* are decoded in a thread pool while the model runs on batch *k*; the
 encoder, stage 1 and the vocoder each run once per batch; spectrogram PNGs are colour-table lookups.
 Robustness: an image that cannot be loaded fails alone; if a whole batch raises inside the model, its
-items are retried one by one, so one bad item never takes its batch down.
+items are retried one by one, so one bad item never takes its batch down. A run holds its output
+folder's lock (:mod:`art2music.render.lock`); a stop (SIGINT/SIGTERM, a full disk) still writes
+``results.json`` and the gallery for what was finished (:func:`finish_stopped_run`).
 """
 
 from __future__ import annotations

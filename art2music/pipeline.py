@@ -22,8 +22,9 @@ import torch
 from PIL import Image
 
 from art2music.atomic import atomic_write_text
-from art2music.model.encoder import ClipEncoder, comment_text, weights_identity
+from art2music.model.encoder import ClipEncoder, check_text_template, comment_text, weights_identity
 from art2music.model.stage1 import Stage1Model
+from art2music.weights import ModelLoadError, check_safetensors_file, read_json_object
 from vocoder.mel import MelConfig
 
 ImageInput = Union[str, os.PathLike, Image.Image]
@@ -35,13 +36,60 @@ ENCODER_WEIGHTS = "open_clip_model.safetensors"
 def _resolve(path_or_name: str | os.PathLike) -> Path:
     if str(path_or_name) == "demo":
         if not (DEMO_DIR / "pipeline.json").is_file():
-            raise FileNotFoundError(f"the demo weights are missing from {DEMO_DIR}; rebuild them with `make demo-train`")
+            raise ModelLoadError(f"the demo weights are missing from {DEMO_DIR}; rebuild them with `make demo-train`")
         return DEMO_DIR
     path = Path(path_or_name).expanduser()
     if not (path / "pipeline.json").is_file():
-        raise FileNotFoundError(f"{path} is not an art2music pipeline folder (no pipeline.json); pass 'demo' or a "
-                                f"folder written by Art2Music.save_pretrained")
+        raise ModelLoadError(f"{path} is not an art2music pipeline folder (no pipeline.json); pass 'demo' or a "
+                             f"folder written by Art2Music.save_pretrained")
     return path
+
+
+def _read_pipeline_meta(root: Path) -> dict:
+    """``pipeline.json``, checked: the format tag and a usable ``text_template``."""
+    path = root / "pipeline.json"
+    meta = read_json_object(path)
+    if meta.get("format") != FORMAT:
+        raise ModelLoadError(f"{path} is not an art2music pipeline (field 'format' is {meta.get('format')!r}, "
+                             f"expected {FORMAT!r})")
+    try:
+        check_text_template(meta.get("text_template", "{comment}"))
+    except ValueError as error:
+        raise ModelLoadError(f"{path}: field 'text_template': {error}") from error
+    return meta
+
+
+def _load_encoder(root: Path) -> tuple[ClipEncoder, dict]:
+    """The encoder from ``encoder/config.json`` (+ its weights file, when stored)."""
+    path = root / "encoder" / "config.json"
+    config = read_json_object(path)
+    if not isinstance(config.get("arch"), str):
+        raise ModelLoadError(f"{path}: field 'arch' must be an OpenCLIP architecture name, got {config.get('arch')!r}")
+    for name, kinds, wanted in (("pretrained", (str, type(None)), "a string or null"),
+                                ("normalize", (bool,), "true or false")):
+        if name in config and not isinstance(config[name], kinds):
+            raise ModelLoadError(f"{path}: field {name!r} must be {wanted}, got {config[name]!r}")
+    weights = root / "encoder" / ENCODER_WEIGHTS
+    if weights.is_file():
+        check_safetensors_file(weights)
+    try:
+        encoder = ClipEncoder(config["arch"], str(weights) if weights.is_file() else config.get("pretrained"),
+                              normalize=config.get("normalize", True))
+    except (ValueError, RuntimeError, OSError) as error:  # unknown arch, missing tag weights, weights that do not fit
+        raise ModelLoadError(f"cannot build the encoder of {path}: {str(error).splitlines()[0]}") from error
+    return encoder, config
+
+
+def _check_mel_fields(path: Path, values: object) -> MelConfig:
+    if not isinstance(values, dict):
+        raise ModelLoadError(f"{path} has no 'mel' object (the mel definition)")
+    for name, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ModelLoadError(f"{path}: field 'mel.{name}' must be a number, got {value!r}")
+    try:
+        return MelConfig.from_dict(values)
+    except (TypeError, ValueError) as error:
+        raise ModelLoadError(f"{path}: field 'mel': {error}") from error
 
 
 class Art2Music:
@@ -63,6 +111,7 @@ class Art2Music:
         self.stage1 = stage1.to(self.device).eval()
         self.vocoder = vocoder.to(self.device).eval()
         self.mel_config = mel_config
+        check_text_template(text_template)
         self.text_template = text_template
         vocoder_mel = getattr(vocoder, "mel_config", None)
         if vocoder_mel is not None:
@@ -94,24 +143,29 @@ class Art2Music:
             vocoder: override the stored vocoder, e.g. ``"griffin-lim"`` or another HiFi-GAN checkpoint.
             vocoder_precision: ``"auto"`` (bfloat16 HiFi-GAN convolutions on CPUs with AMX, float32 elsewhere),
                 ``"float32"`` (exact, the same on every machine) or ``"bfloat16"``; see :mod:`vocoder.precision`.
+
+        Raises:
+            ModelLoadError: (a ``ValueError``) the folder or one of its files is missing, unreadable or
+                malformed; the message names the file and the field.
         """
+        from safetensors import SafetensorError
+
         from vocoder import load_vocoder
 
         root = _resolve(path_or_name)
-        meta = json.loads((root / "pipeline.json").read_text(encoding="utf-8"))
-        if meta.get("format") != FORMAT:
-            raise ValueError(f"{root / 'pipeline.json'} is not an art2music pipeline (format {meta.get('format')!r})")
-        encoder_config = json.loads((root / "encoder" / "config.json").read_text(encoding="utf-8"))
-        weights = root / "encoder" / ENCODER_WEIGHTS
-        encoder = ClipEncoder(encoder_config["arch"], str(weights) if weights.is_file() else encoder_config["pretrained"],
-                              normalize=encoder_config.get("normalize", True))
+        meta = _read_pipeline_meta(root)
+        encoder, encoder_config = _load_encoder(root)
         stage1, stage1_config = Stage1Model.from_pretrained(root / "stage1")
-        mel_config = MelConfig.from_dict(stage1_config["mel"])
+        mel_config = _check_mel_fields(root / "stage1" / "config.json", stage1_config.get("mel"))
         if stage1.config.embed_dim != encoder.embed_dim:
-            raise ValueError(f"stage 1 expects {stage1.config.embed_dim}-d embeddings but the encoder "
-                             f"{encoder_config['arch']} gives {encoder.embed_dim}-d")
-        voc = load_vocoder(vocoder if vocoder is not None else root / "vocoder", mel_config=mel_config, device=device,
-                           precision=vocoder_precision)
+            raise ModelLoadError(f"{root / 'stage1' / 'config.json'}: field 'stage1.embed_dim' is "
+                                 f"{stage1.config.embed_dim} but the encoder {encoder_config['arch']} gives "
+                                 f"{encoder.embed_dim}-d embeddings")
+        source = vocoder if vocoder is not None else root / "vocoder"
+        try:
+            voc = load_vocoder(source, mel_config=mel_config, device=device, precision=vocoder_precision)
+        except (ValueError, OSError, SafetensorError) as error:  # CheckpointError is a ValueError
+            raise ModelLoadError(f"cannot load the vocoder {source}: {error}") from error
         return cls(encoder, stage1, voc, mel_config, meta.get("text_template", "{comment}"), device)
 
     def save_pretrained(self, directory: str | os.PathLike, include_encoder_weights: bool | None = None) -> Path:

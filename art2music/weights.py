@@ -20,7 +20,14 @@ CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 
 
-class WeightsMismatchError(ValueError):
+class ModelLoadError(ValueError):
+    """A model folder cannot be loaded: a file is missing, unreadable, malformed, or a field has a wrong value.
+
+    The message names the file (and the field) at fault.
+    """
+
+
+class WeightsMismatchError(ModelLoadError):
     """Stored tensors do not fit the module built from the stored config."""
 
 
@@ -45,25 +52,62 @@ def save_module(module: nn.Module, directory: str | Path, config: Mapping[str, A
     atomic_write_text(directory / CONFIG_NAME, json.dumps(dict(config), indent=2, sort_keys=True) + "\n")
 
 
+def read_json_object(path: str | Path) -> dict[str, Any]:
+    """Read a JSON file that must hold an object; :class:`ModelLoadError` naming ``path`` otherwise."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelLoadError(f"{path} not found")
+    try:
+        values = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ModelLoadError(f"{path} is not readable UTF-8 JSON: {error}") from error
+    if not isinstance(values, dict):
+        raise ModelLoadError(f"{path} holds a JSON {type(values).__name__}, expected an object {{...}}")
+    return values
+
+
 def load_config(directory: str | Path) -> dict[str, Any]:
-    """Read ``directory/config.json`` with a clear error when it is missing or malformed."""
+    """Read ``directory/config.json`` (a JSON object) with a clear :class:`ModelLoadError` when it is missing
+    or malformed."""
     path = Path(directory) / CONFIG_NAME
     if not path.is_file():
-        raise FileNotFoundError(f"{path} not found: expected an export folder with {CONFIG_NAME} and {WEIGHTS_NAME}")
+        raise ModelLoadError(f"{path} not found: expected an export folder with {CONFIG_NAME} and {WEIGHTS_NAME}")
+    return read_json_object(path)
+
+
+def read_safetensors(path: str | Path) -> dict[str, torch.Tensor]:
+    """The tensors of a safetensors file; :class:`ModelLoadError` if it is missing, truncated, or another format
+    (a torch pickle, a zip)."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    path = Path(path)
+    if not path.is_file():
+        raise ModelLoadError(f"{path} not found")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path} is not valid JSON: {error}") from error
+        return load_file(str(path))
+    except (SafetensorError, OSError) as error:
+        raise ModelLoadError(f"{path} is not a complete safetensors file (truncated, or a pickle/zip saved under "
+                             f"this name?): {error}") from error
+
+
+def check_safetensors_file(path: str | Path) -> None:
+    """Check a safetensors file's header and length without reading its tensors (cheap for multi-GB files);
+    :class:`ModelLoadError` if it is truncated or not a safetensors file."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="pt"):
+            pass
+    except (SafetensorError, OSError) as error:
+        raise ModelLoadError(f"{path} is not a complete safetensors file (truncated, or a pickle/zip saved under "
+                             f"this name?): {error}") from error
 
 
 def load_module_weights(module: nn.Module, directory: str | Path) -> None:
     """Load ``directory/model.safetensors`` into ``module`` strictly (names and shapes must match exactly)."""
-    from safetensors.torch import load_file
-
     path = Path(directory) / WEIGHTS_NAME
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} not found")
-    stored = load_file(str(path))
+    stored = read_safetensors(path)
     check_state_dict(module, stored, str(path))
     module.load_state_dict(stored, strict=True)
 

@@ -26,12 +26,39 @@ _CONFIG_DIR = Path(__file__).with_name("clip_configs")
 _registered = False
 
 
+TEXT_PLACEHOLDERS = ("comment", "emotion")
+"""The names a text template may use (``{comment}``, ``{emotion}``): what :func:`comment_text` fills in."""
+
+
 def comment_text(template: str, comment: str | None, emotion: str = "") -> str:
     """The text the encoder embeds for a comment: ``template`` with ``{comment}`` and ``{emotion}`` filled in.
 
     The one definition used by the feature cache, training and inference, so they embed the same text.
     """
     return template.format(comment=(comment or "").strip(), emotion=emotion).strip()
+
+
+def check_text_template(template: Any) -> None:
+    """Raise ``ValueError`` unless ``template`` is a string that :func:`comment_text` can fill in.
+
+    Only the placeholders of :data:`TEXT_PLACEHOLDERS` are allowed (write ``{{`` and ``}}`` for braces).
+    """
+    import string
+
+    if not isinstance(template, str):
+        raise ValueError(f"the text template must be a string, got {type(template).__name__} {template!r}")
+    allowed = ", ".join("{" + name + "}" for name in TEXT_PLACEHOLDERS)
+    try:
+        fields = [field for _, field, _, _ in string.Formatter().parse(template) if field is not None]
+    except ValueError as error:
+        raise ValueError(f"text template {template!r} is malformed ({error}); write {{{{ and }}}} for braces") from error
+    for field in fields:
+        if field not in TEXT_PLACEHOLDERS:
+            raise ValueError(f"text template {template!r} has the unknown placeholder {{{field}}}; allowed: {allowed}")
+    try:
+        comment_text(template, "a comment", "joy")
+    except (ValueError, KeyError, IndexError, AttributeError, TypeError) as error:
+        raise ValueError(f"text template {template!r} cannot be filled in: {error}; allowed: {allowed}") from error
 
 
 def weights_identity(pretrained: str | None) -> str | None:

@@ -39,7 +39,19 @@ class Stage1Config:
         unknown = set(values) - names
         if unknown:
             raise ValueError(f"unknown stage-1 config keys {sorted(unknown)}; expected some of {sorted(names)}")
+        for name, value in values.items():
+            _check_size(name, value)
         return cls(**values)
+
+
+def _check_size(name: str, value: Any) -> None:
+    """A stage-1 config value must be a positive int (``dropout``: a number in [0, 1)); JSON gives any type."""
+    if name == "dropout":
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
+            raise ValueError(f"stage-1 field 'dropout' must be a number in [0, 1), got {value!r}")
+    elif isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"stage-1 field {name!r} must be a positive integer, got {value!r} "
+                         f"({type(value).__name__})")
 
 
 class Stage1Model(nn.Module):
@@ -69,13 +81,22 @@ class Stage1Model(nn.Module):
 
     @classmethod
     def from_pretrained(cls, directory: str | Path) -> tuple["Stage1Model", dict[str, Any]]:
-        """Rebuild from :meth:`save_pretrained`'s folder; returns the model (eval mode) and its full config."""
-        from art2music.weights import load_config, load_module_weights
+        """Rebuild from :meth:`save_pretrained`'s folder; returns the model (eval mode) and its full config.
+
+        Raises:
+            ModelLoadError: a missing or malformed ``config.json`` (naming the field) or ``model.safetensors``.
+        """
+        from art2music.weights import ModelLoadError, load_config, load_module_weights
 
         config = load_config(directory)
-        if "stage1" not in config:
-            raise ValueError(f"{Path(directory) / 'config.json'} has no 'stage1' section; is this a stage-1 export?")
-        model = cls(Stage1Config.from_dict(config["stage1"]))
+        config_path = Path(directory) / "config.json"
+        if not isinstance(config.get("stage1"), dict):
+            raise ModelLoadError(f"{config_path} has no 'stage1' object; is this a stage-1 export?")
+        try:
+            stage1_config = Stage1Config.from_dict(config["stage1"])
+        except ValueError as error:
+            raise ModelLoadError(f"{config_path}: {error}") from error
+        model = cls(stage1_config)
         load_module_weights(model, directory)
         return model.eval(), config
 

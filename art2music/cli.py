@@ -32,9 +32,17 @@ def parse_arguments(parser: argparse.ArgumentParser, argv: list[str] | None) -> 
         return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 2)
 
 
+def printable(text: object) -> str:
+    """``text`` safe to show on a terminal: control characters, escape sequences and other non-printable code
+    points (newlines, ESC, bidi overrides ...) are written as Python writes them (``\\x1b``, ``\\n``,
+    ``\\u202e``); ordinary Unicode (accents, CJK) is kept. For ids, comments, paths and error details."""
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in str(text))
+
+
 def usage_error(command: str, message: str) -> int:
-    """Print ``art2music <command>: error: <message>`` to stderr (argparse's style); returns exit code 2."""
-    print(f"art2music {command}: error: {message}", file=sys.stderr)
+    """Print ``art2music <command>: error: <message>`` to stderr (argparse's style, on one line, non-printable
+    characters escaped); returns exit code 2."""
+    print(f"art2music {command}: error: {printable(message)}", file=sys.stderr)
     return 2
 
 

@@ -77,8 +77,9 @@ class Art2Music:
                 ``"float32"`` (exact, the same on every machine) or ``"bfloat16"``; see :mod:`vocoder.precision`.
 
         Raises:
-            FileNotFoundError: no such folder, or pretrained encoder weights not on this machine.
-            art2music.export.format.ModelLoadError: a file or value in the folder does not fit (named).
+            FileNotFoundError: pretrained encoder weights not on this machine (the message says where to put them).
+            art2music.export.format.ModelLoadError: no such pipeline folder, or a file or value in it does not fit
+                (the message names the file and the field).
         """
         parts = load_parts(path_or_name, device, vocoder, vocoder_precision)
         return cls(parts.encoder, parts.stage1, parts.vocoder, parts.mel_config, parts.text_template, device)

@@ -134,6 +134,7 @@ def _load_official_file(path: Path, mel_config: MelConfig | None) -> Generator:
 
 
 def _load_export_dir(path: Path, mel_config: MelConfig | None) -> Generator:
+    from safetensors import SafetensorError
     from safetensors.torch import load_file
 
     values = read_official_config(path / CONFIG_NAME)
@@ -149,8 +150,16 @@ def _load_export_dir(path: Path, mel_config: MelConfig | None) -> Generator:
     weights = path / EXPORT_WEIGHTS
     if not weights.is_file():
         raise FileNotFoundError(f"{weights} is missing (an export directory holds {CONFIG_NAME} and {EXPORT_WEIGHTS})")
-    generator = Generator(config, loaded_mel).remove_weight_norm()
-    load_strict(generator, load_file(str(weights)), f"weights in {weights}")
+    try:
+        generator = Generator(config, loaded_mel).remove_weight_norm()
+    except (TypeError, ValueError) as error:  # e.g. a size stored as a string
+        raise CheckpointError(f"bad export config {path / CONFIG_NAME}: {error}") from error
+    try:
+        state = load_file(str(weights))
+    except SafetensorError as error:
+        raise CheckpointError(f"{weights} is not a complete safetensors file (truncated, or a pickle/zip saved "
+                              f"under this name?): {error}") from error
+    load_strict(generator, state, f"weights in {weights}")
     return generator
 
 

@@ -1,6 +1,7 @@
 """``art2music build-articaps``: build the ArtiCaps manifest and feature cache from ArtEmis + MusicCaps.
 
-Steps: read both CSVs (bad rows and missing files reported, not fatal) → plan (split paintings and clips,
+Steps: read both CSVs (bad rows and missing files reported, not fatal) → check every painting and clip
+once (:mod:`art2music.articaps.validation`; unusable ones reported once each) → plan (split paintings and clips,
 match comments to captions by sentence-embedding similarity inside each split) → extract features for
 this shard's rows (clip mels in a process pool, CLIP embeddings in batches) → merge shards into
 ``OUT/manifest.csv`` + ``OUT/cache/`` + ``OUT/report.csv``. Every step resumes: a rerun with the same
@@ -31,7 +32,7 @@ from art2music.articaps.matching import MatchConfig
 from art2music.articaps.musiccaps import DEFAULT_AUDIO_PATTERN, check_audio_pattern, read_musiccaps
 from art2music.articaps.planning import fingerprint, plan_pairs
 from art2music.articaps.shards import (BuildLayout, NoUsablePairs, ShardSpec, load_plan, mark_shard_done, merge_shards,
-                                   publish_plan, shard_finished)
+                                   plan_chunk_rows, publish_plan, shard_finished)
 from art2music.articaps.splits import SplitFractions
 from vocoder.mel import MelConfig, num_frames
 
@@ -81,7 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     run = parser.add_argument_group("running")
     run.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                      help="processes decoding audio and threads loading images (default: all cores, %(default)s)")
-    run.add_argument("--shard", default="0/1", help="process plan rows k with k %% N == I (I/N, 0-based; default %(default)s)")
+    run.add_argument("--shard", default="0/1",
+                     help="process shard I of N (0-based): the chunks c of plan rows with c %% N == I, a chunk being "
+                          "--batch-size rows of the run that planned (default %(default)s)")
     run.add_argument("--merge", action="store_true", help="only merge finished shards into OUT/cache")
     run.add_argument("--plan-only", action="store_true", help="stop after publishing the plan (OUT/work/plan)")
     run.add_argument("--restart", action="store_true", help="discard earlier work in OUT and start over")
@@ -175,13 +178,18 @@ def run_build(args: argparse.Namespace) -> int:
         _log(f"reusing the plan in {layout.plan} ({len(plan)} pairs)")
     else:
         from art2music.articaps.text_embedding import SentenceEmbedder
+        from art2music.articaps.validation import check_clips, check_paintings
 
-        _log(f"{len(comments)} comments on paintings with images, {len(clips)} clips with audio; matching ...")
+        _log(f"checking the paintings of {len(comments)} comments and {len(clips)} clips ...")
+        comments, bad_paintings = check_paintings(comments, args.workers, progress=not args.quiet)
+        clips, bad_clips = check_clips(clips, num_samples, args.min_seconds, mel_config, args.workers,
+                                       progress=not args.quiet)
+        _log(f"{len(comments)} comments on usable paintings, {len(clips)} usable clips; matching ...")
         embedder = SentenceEmbedder(args.text_model, device=args.device)
         result = plan_pairs(comments, clips, lambda texts: embedder.embed(texts, progress=not args.quiet), match,
                             fractions, args.seed, layout.out)
-        meta = {"fingerprint": print_fp, "options": options, "stats": result.stats}
-        publish_plan(layout, result.rows, skipped_artemis + skipped_musiccaps, meta)
+        meta = {"fingerprint": print_fp, "options": options, "stats": result.stats, "chunk_rows": args.batch_size}
+        publish_plan(layout, result.rows, skipped_artemis + skipped_musiccaps + bad_paintings + bad_clips, meta)
         plan, planning_skips, meta = load_plan(layout)  # the published plan, ours or a concurrent shard's
     if args.plan_only:
         _log(f"plan published in {layout.plan}: {len(plan)} pairs; {json.dumps(meta['stats'].get('splits', {}))}")
@@ -195,7 +203,8 @@ def run_build(args: argparse.Namespace) -> int:
 
     shard_failures: list = []
     if not args.merge:
-        shard_failures = _extract_shard(args, layout, plan, shard, mel_config, num_samples, pretrained)
+        shard_failures = _extract_shard(args, layout, plan, shard, plan_chunk_rows(meta), mel_config, num_samples,
+                                        pretrained)
         if shard.count > 1:
             _log(f"shard {shard.name} finished ({len(shard_failures)} item(s) skipped)")
     pending = [i for i in range(shard.count) if not shard_finished(layout, ShardSpec(i, shard.count))]
@@ -216,9 +225,13 @@ def run_build(args: argparse.Namespace) -> int:
     return _finish(len(skipped), count_reasons(skipped), layout, len(manifest))
 
 
-def _extract_shard(args, layout: BuildLayout, plan, shard: ShardSpec, mel_config: MelConfig, num_samples: int,
-                   pretrained: str | None) -> list:
-    """Compute this shard's mels and embeddings (resuming a partial run) and mark the shard done."""
+def _extract_shard(args, layout: BuildLayout, plan, shard: ShardSpec, chunk_rows: int, mel_config: MelConfig,
+                   num_samples: int, pretrained: str | None) -> list:
+    """Compute this shard's mels and embeddings (resuming a partial run) and mark the shard done.
+
+    The shard owns whole chunks of ``chunk_rows`` plan rows; embedding batches are cut at fixed plan
+    positions, so its embeddings are the ones a single build computes (see :mod:`art2music.articaps.shards`).
+    """
     from art2music.articaps.feature_cache import FeatureCache
     from art2music.articaps.features import FeatureSettings, extract_embeddings, extract_mels
     from art2music.encoders.clip import ClipEncoder
@@ -229,7 +242,7 @@ def _extract_shard(args, layout: BuildLayout, plan, shard: ShardSpec, mel_config
         torch.manual_seed(0)  # random-init encoders must be identical in every shard and every rerun
     encoder = ClipEncoder(args.encoder_arch, pretrained).to(args.device)
     encoder_spec = encoder.spec() | {"text_template": args.text_template}
-    indices = shard.rows(len(plan))
+    indices = shard.rows(len(plan), chunk_rows)
     rows = [plan[k] for k in indices]
     if not rows:  # more shards than pairs
         mark_shard_done(layout, shard, [], {"rows": 0, "complete_rows": 0, "failures": 0})
@@ -249,7 +262,7 @@ def _extract_shard(args, layout: BuildLayout, plan, shard: ShardSpec, mel_config
     import numpy as np
 
     no_mel = set(int(i) for i in np.flatnonzero(np.asarray(cache.mel_done) == 0))
-    failures += extract_embeddings(cache, rows, plan.root, encoder, settings, skip=no_mel)
+    failures += extract_embeddings(cache, rows, plan.root, encoder, settings, skip=no_mel, positions=indices)
     stats = {"rows": len(rows), "complete_rows": len(rows) - len(cache.missing_rows()), "failures": len(failures)}
     mark_shard_done(layout, shard, failures, stats)
     return failures

@@ -2,7 +2,8 @@
 
 Works on one :class:`~art2music.articaps.feature_cache.FeatureCache` whose row ``k`` is ``rows[k]``. Only rows
 not yet marked done are processed, so an interrupted run resumes where it stopped. A clip shared by
-several pairs is decoded once; a painting shared by several comments is embedded once. Items that cannot
+several pairs is decoded once; a painting shared by several comments of one encoder batch is embedded once.
+Embedding batches have boundaries fixed in plan order (:func:`embedding_batches`). Items that cannot
 be used come back as :class:`SkippedItem` (their rows stay not-done and are left out when merging).
 """
 
@@ -20,7 +21,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from art2music.io.audio import DEFAULT_MIN_SECONDS, ClipJob, ClipResult, clip_mel_job
+from art2music.io.audio import DEFAULT_MIN_SECONDS, ClipJob, ClipResult, check_clip_job, clip_mel_job
 from art2music.articaps.build_report import SkippedItem
 from art2music.articaps.feature_cache import FeatureCache
 from art2music.io.images import ImageLoadError, load_image
@@ -58,7 +59,7 @@ class FeatureSettings:
     progress: bool = True
 
 
-def _progress(iterable, total: int, desc: str, enabled: bool):
+def progress_bar(iterable, total: int, desc: str, enabled: bool):
     from tqdm import tqdm
 
     return tqdm(iterable, total=total, desc=desc, unit="item", file=sys.stderr, disable=not enabled, dynamic_ncols=True)
@@ -77,7 +78,16 @@ def clip_mels(jobs: Sequence[ClipJob], mel_config: MelConfig, workers: int,
     ``use_pool`` None (default) decides: one worker or a small batch (see :data:`MIN_JOBS_PER_WORKER`) runs
     in this process; True/False force a process pool / this process.
     """
-    worker = functools.partial(clip_mel_job, config=mel_config)
+    yield from _map_clips(functools.partial(clip_mel_job, config=mel_config), jobs, workers, use_pool)
+
+
+def clip_checks(jobs: Sequence[ClipJob], mel_config: MelConfig, workers: int) -> Iterator[ClipResult]:
+    """Check clips are usable (:func:`~art2music.io.audio.check_clip_job`), like :func:`clip_mels`."""
+    yield from _map_clips(functools.partial(check_clip_job, config=mel_config), jobs, workers, None)
+
+
+def _map_clips(worker, jobs: Sequence[ClipJob], workers: int, use_pool: bool | None) -> Iterator[ClipResult]:
+    """``worker`` over ``jobs`` in this process or a process pool (see :func:`clip_mels`)."""
     if use_pool is None:
         use_pool = workers > 1 and len(jobs) >= MIN_JOBS_PER_WORKER * workers
     if not use_pool:
@@ -110,7 +120,7 @@ def extract_mels(cache: FeatureCache, rows: Sequence[ManifestRow], root: Path, s
     failures: list[SkippedItem] = []
     written = 0
     results = clip_mels(jobs, settings.mel_config, settings.workers)
-    for result in _progress(results, len(jobs), "clip mels", settings.progress):
+    for result in progress_bar(results, len(jobs), "clip mels", settings.progress):
         targets = by_clip[result.key]
         if result.mel is None:
             failures.append(SkippedItem("audio", str(_resolve(root, result.key)), result.reason, result.detail))
@@ -137,20 +147,42 @@ def comment_text(template: str, row: ManifestRow) -> str:
     return encoder_text(template, row.comment, row.emotion)
 
 
-def extract_embeddings(cache: FeatureCache, rows: Sequence[ManifestRow], root: Path, encoder,
-                       settings: FeatureSettings, skip: set[int] = frozenset()) -> list[SkippedItem]:
-    """Fill the image and comment embeddings of every row not yet done (rows in ``skip`` are left alone).
+def embedding_batches(positions: Sequence[int], batch_size: int) -> list[list[int]]:
+    """Group rows into encoder batches whose boundaries are fixed in plan order.
 
+    Args:
+        positions: ``positions[i]`` is the plan row (0-based, in the whole plan) of local row ``i``.
+        batch_size: rows per batch.
+
+    Returns:
+        Local row indices, grouped by ``position // batch_size`` (in plan order). A batch's composition,
+        not only its rows, changes an encoder's float results in the last bits, so a shard that owns whole
+        chunks of the plan (see :mod:`art2music.articaps.shards`) computes the batches a single build computes.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    groups: dict[int, list[int]] = defaultdict(list)
+    for local, position in enumerate(positions):
+        groups[int(position) // batch_size].append(local)
+    return [groups[key] for key in sorted(groups)]
+
+
+def extract_embeddings(cache: FeatureCache, rows: Sequence[ManifestRow], root: Path, encoder,
+                       settings: FeatureSettings, skip: set[int] = frozenset(),
+                       positions: Sequence[int] | None = None) -> list[SkippedItem]:
+    """Fill the image and comment embeddings of rows not yet done (rows in ``skip`` are left alone).
+
+    Rows are embedded in the batches of :func:`embedding_batches` (``positions`` default: the local row
+    numbers). A batch with any row left to do is embedded whole, so a resumed run computes the same
+    batches as an uninterrupted one. A painting used by several rows of a batch is embedded once.
     Images are decoded by a thread pool (Pillow releases the GIL) while the encoder runs in this process.
     Returns one item per image that could not be loaded.
     """
-    import torch
-
-    by_image: dict[str, list[int]] = defaultdict(list)
-    for index in np.flatnonzero(np.asarray(cache.embedding_done) == 0):
-        if int(index) not in skip:
-            by_image[rows[index].image_path].append(int(index))
-    images = list(by_image)
+    positions = range(len(rows)) if positions is None else positions
+    done = np.asarray(cache.embedding_done) == 1
+    batches = [[index for index in batch if index not in skip]
+               for batch in embedding_batches(positions, settings.batch_size)]
+    batches = [batch for batch in batches if batch and not done[batch].all()]
     failures: list[SkippedItem] = []
 
     def load(path: str):
@@ -159,34 +191,38 @@ def extract_embeddings(cache: FeatureCache, rows: Sequence[ManifestRow], root: P
         except ImageLoadError as error:
             return None, error
 
-    bar = _progress(None, len(images), "embeddings", settings.progress)
+    bar = progress_bar(None, sum(len(batch) for batch in batches), "embeddings", settings.progress)
     with ThreadPoolExecutor(max_workers=max(1, settings.workers)) as threads:
-        for start in range(0, len(images), settings.batch_size):
-            batch = images[start:start + settings.batch_size]
-            loaded = list(threads.map(load, batch))
+        for batch in batches:
+            by_image: dict[str, list[int]] = defaultdict(list)
+            for index in batch:
+                by_image[rows[index].image_path].append(index)
             pixels, row_groups = [], []
-            for path, (tensor, error) in zip(batch, loaded):
+            for (path, group), (tensor, error) in zip(by_image.items(), threads.map(load, by_image)):
                 if error is not None:
                     failures.append(SkippedItem("wikiart", str(error.path), "corrupt_image",
                                                 f"{error.reason}: {error.detail}"))
                     continue
                 pixels.append(tensor)
-                row_groups.append(by_image[path])
+                row_groups.append(group)
             bar.update(len(batch))
-            if not pixels:
-                continue
-            device = next(encoder.parameters()).device
-            with torch.no_grad():
-                image_vectors = encoder.encode_images(torch.stack(pixels).to(device)).float().cpu().numpy()
-            indices = [index for group in row_groups for index in group]
-            image_rows = np.concatenate([np.repeat(image_vectors[i:i + 1], len(group), axis=0)
-                                         for i, group in enumerate(row_groups)])
-            texts = [comment_text(settings.text_template, rows[index]) for index in indices]
-            with torch.no_grad():
-                text_vectors = np.concatenate([
-                    encoder.encode_texts(encoder.tokenize(texts[i:i + settings.batch_size]).to(device)).float().cpu().numpy()
-                    for i in range(0, len(texts), settings.batch_size)])
-            cache.write_embeddings(indices, image_rows, text_vectors)
-            cache.flush()
+            if pixels:
+                _embed_batch(cache, rows, encoder, settings.text_template, pixels, row_groups)
     bar.close()
     return failures
+
+
+def _embed_batch(cache: FeatureCache, rows: Sequence[ManifestRow], encoder, text_template: str,
+                 pixels: list, row_groups: list[list[int]]) -> None:
+    """Embed one batch: ``pixels[i]`` is the preprocessed painting of rows ``row_groups[i]``."""
+    import torch
+
+    device = next(encoder.parameters()).device
+    indices = [index for group in row_groups for index in group]
+    texts = [comment_text(text_template, rows[index]) for index in indices]
+    with torch.no_grad():
+        image_vectors = encoder.encode_images(torch.stack(pixels).to(device)).float().cpu().numpy()
+        text_vectors = encoder.encode_texts(encoder.tokenize(texts).to(device)).float().cpu().numpy()
+    image_rows = np.repeat(image_vectors, [len(group) for group in row_groups], axis=0)
+    cache.write_embeddings(indices, image_rows, text_vectors)
+    cache.flush()

@@ -7,7 +7,13 @@
     OUT/report.csv              every skipped item and why
     OUT/build.json              options, fingerprint, statistics
     OUT/work/plan/              pairs.csv (all planned pairs), skipped.csv, plan.json (fingerprint, stats)
-    OUT/work/shards/I-of-N/     cache/ (rows k with k % N == I of pairs.csv), failures.csv, done.json
+    OUT/work/shards/I-of-N/     cache/ (the rows of pairs.csv shard I owns), failures.csv, done.json
+
+Pairs are cut into chunks of ``plan.json["chunk_rows"]`` consecutive rows (chunk ``c`` is rows
+``[c * chunk_rows, (c + 1) * chunk_rows)``), and shard ``I`` of ``N`` owns the chunks with ``c % N == I``.
+The encoder embeds a chunk in batches whose boundaries are fixed in plan order, never across chunks, so
+a shard computes exactly the batches a single build computes, and the cached embeddings do not depend on
+how many shards there are (a batch's size changes float results in the last bits).
 
 Distributed builds: run ``build-articaps ... --shard I/N`` for I = 0..N-1 on machines that share OUT (NFS,
 Lustre ...). The plan is published once: every shard computes it if absent and publishes it by renaming
@@ -40,7 +46,7 @@ class NoUsablePairs(RuntimeError):
 
 @dataclass(frozen=True)
 class ShardSpec:
-    """Shard ``index`` of ``count`` (0-based) processes plan rows ``k`` with ``k % count == index``."""
+    """Shard ``index`` of ``count`` (0-based): owns the chunks ``c`` of plan rows with ``c % count == index``."""
 
     index: int = 0
     count: int = 1
@@ -62,8 +68,20 @@ class ShardSpec:
     def name(self) -> str:
         return f"{self.index}-of-{self.count}"
 
-    def rows(self, total: int) -> list[int]:
-        return list(range(self.index, total, self.count))
+    def rows(self, total: int, chunk_rows: int = 1) -> list[int]:
+        """The plan rows this shard owns, in plan order: whole chunks of ``chunk_rows`` consecutive rows.
+
+        ``chunk_rows`` 1 gives rows ``k`` with ``k % count == index`` (plans published before chunks
+        existed record no chunk size and are read that way).
+        """
+        if chunk_rows < 1:
+            raise ValueError(f"chunk_rows must be at least 1, got {chunk_rows}")
+        return [k for k in range(total) if (k // chunk_rows) % self.count == self.index]
+
+
+def plan_chunk_rows(meta: dict[str, Any]) -> int:
+    """Rows per shard chunk recorded in a plan's ``plan.json`` (1 for plans that predate chunks)."""
+    return int(meta.get("chunk_rows", 1))
 
 
 class BuildLayout:
@@ -134,12 +152,13 @@ def merge_shards(layout: BuildLayout, count: int, fingerprint: str, summary: dic
     if pending:
         raise RuntimeError(f"cannot merge {layout.out}: shard(s) {', '.join(pending)} not finished; run "
                            f"build-articaps with --shard I/{count} for them first")
-    plan, skipped, _ = load_plan(layout)
+    plan, skipped, meta = load_plan(layout)
+    chunk_rows = plan_chunk_rows(meta)
     shard_caches = []
     kept: list[tuple[int, FeatureCache, int]] = []  # (plan row, shard cache, shard row)
     for i in range(count):
         shard = ShardSpec(i, count)
-        rows = shard.rows(len(plan))
+        rows = shard.rows(len(plan), chunk_rows)
         if not rows:
             continue
         cache = FeatureCache.open(layout.shard_dir(shard) / "cache", ids=[plan[k].id for k in rows])
@@ -189,5 +208,5 @@ def merge_shards(layout: BuildLayout, count: int, fingerprint: str, summary: dic
     return manifest, skipped
 
 
-__all__ = ["NoUsablePairs", "ShardSpec", "BuildLayout", "publish_plan", "load_plan", "shard_finished", "mark_shard_done",
+__all__ = ["NoUsablePairs", "ShardSpec", "BuildLayout", "plan_chunk_rows", "publish_plan", "load_plan", "shard_finished", "mark_shard_done",
            "merge_shards"]

@@ -40,13 +40,18 @@ class Stage1Config:
         if unknown:
             raise ValueError(f"unknown stage-1 config keys {sorted(unknown)}; expected some of {sorted(names)}")
         for name, value in values.items():
-            wanted = (int,) if names[name].type == "int" else (int, float)
-            if isinstance(value, bool) or not isinstance(value, wanted):
-                raise ValueError(f"stage-1 config {name!r} is {value!r} ({type(value).__name__}), expected "
-                                 f"{'an integer' if wanted == (int,) else 'a number'}")
-            if name != "dropout" and value < 1:
-                raise ValueError(f"stage-1 config {name!r} must be at least 1, got {value}")
+            _check_size(name, value)
         return cls(**values)
+
+
+def _check_size(name: str, value: Any) -> None:
+    """A stage-1 config value must be a positive int (``dropout``: a number in [0, 1)); JSON gives any type."""
+    if name == "dropout":
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
+            raise ValueError(f"stage-1 field 'dropout' must be a number in [0, 1), got {value!r}")
+    elif isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"stage-1 field {name!r} must be a positive integer, got {value!r} "
+                         f"({type(value).__name__})")
 
 
 class Stage1Model(nn.Module):

@@ -26,6 +26,10 @@ _CONFIG_DIR = Path(__file__).with_name("clip_configs")
 _registered = False
 
 
+TEXT_PLACEHOLDERS = ("comment", "emotion")
+"""The names a text template may use (``{comment}``, ``{emotion}``): what :func:`comment_text` fills in."""
+
+
 def comment_text(template: str, comment: str | None, emotion: str = "") -> str:
     """The text the encoder embeds for a comment: ``template`` with ``{comment}`` and ``{emotion}`` filled in.
 
@@ -34,25 +38,31 @@ def comment_text(template: str, comment: str | None, emotion: str = "") -> str:
     return template.format(comment=(comment or "").strip(), emotion=emotion).strip()
 
 
-TEXT_TEMPLATE_FIELDS = ("comment", "emotion")
-"""The placeholders a text template may use."""
+def check_text_template(template: Any) -> None:
+    """Raise ``ValueError`` unless ``template`` is a string that :func:`comment_text` can fill in.
 
-
-def check_text_template(template: str) -> None:
-    """Raise ``ValueError`` unless ``template`` is a format string using only :data:`TEXT_TEMPLATE_FIELDS`
-    and containing ``{comment}`` (checked once, when a template is configured or loaded, not per item)."""
+    Only the placeholders of :data:`TEXT_PLACEHOLDERS` are allowed (write ``{{`` and ``}}`` for braces), and
+    ``{comment}`` must be one of them. Checked once, where a template is configured or loaded, not per item.
+    """
     import string
 
+    if not isinstance(template, str):
+        raise ValueError(f"the text template must be a string, got {type(template).__name__} {template!r}")
+    allowed = ", ".join("{" + name + "}" for name in TEXT_PLACEHOLDERS)
     try:
-        names = [field for _, field, _, _ in string.Formatter().parse(template) if field is not None]
+        fields = [field for _, field, _, _ in string.Formatter().parse(template) if field is not None]
     except ValueError as error:
-        raise ValueError(f"text template {template!r} is not a valid format string ({error})") from error
-    unknown = sorted({name for name in names if name not in TEXT_TEMPLATE_FIELDS})
-    if unknown:
-        raise ValueError(f"text template {template!r} uses unknown placeholder(s) {', '.join(unknown)}; allowed: "
-                         + ", ".join("{" + name + "}" for name in TEXT_TEMPLATE_FIELDS))
-    if "comment" not in names:
-        raise ValueError(f"text template {template!r} must contain {{comment}}")
+        raise ValueError(f"text template {template!r} is malformed ({error}); write {{{{ and }}}} for braces") from error
+    for field in fields:
+        if field not in TEXT_PLACEHOLDERS:
+            raise ValueError(f"text template {template!r} has the unknown placeholder {{{field}}}; allowed: {allowed}")
+    if "comment" not in fields:
+        raise ValueError(f"text template {template!r} must contain {{comment}} (the viewer's comment); allowed: "
+                         f"{allowed}")
+    try:
+        comment_text(template, "a comment", "joy")
+    except (ValueError, KeyError, IndexError, AttributeError, TypeError) as error:
+        raise ValueError(f"text template {template!r} cannot be filled in: {error}; allowed: {allowed}") from error
 
 
 def weights_identity(pretrained: str | None) -> str | None:

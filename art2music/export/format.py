@@ -27,7 +27,8 @@ from torch import nn
 
 from art2music.audio_engine.stage1 import Stage1Config, Stage1Model
 from art2music.encoders.clip import ClipEncoder, check_text_template, weights_identity
-from art2music.export.stage_folder import CONFIG_NAME, load_module_weights, save_module, save_state
+from art2music.export.stage_folder import (CONFIG_NAME, ModelLoadError, check_safetensors_file, load_module_weights,
+                                           read_json_object, save_module, save_state)
 from vocoder.mel import MelConfig
 
 FORMAT = "art2music-pipeline"
@@ -36,18 +37,10 @@ ENGINES = ("audio",)
 ENCODER_DIR, STAGE1_DIR, VOCODER_DIR = "encoder", "stage1", "vocoder"
 ENCODER_WEIGHTS = "open_clip_model.safetensors"
 PIPELINE_FILE = "pipeline.json"
+__all__ = ["DEMO_DIR", "FORMAT", "VERSION", "ModelLoadError", "PipelineParts", "encoder_config", "load_parts", "load_stage1",
+           "read_pipeline_meta", "resolve_pipeline_folder", "save_stage1", "write_pipeline", "write_pipeline_folder"]
 DEMO_DIR = Path(__file__).resolve().parents[1] / "assets" / "demo"
 """The embedded default's pipeline folder, shipped inside the package (``"demo"`` names it)."""
-
-
-class ModelLoadError(ValueError):
-    """A pipeline folder cannot be loaded. ``path`` is the file at fault and ``field`` the value in it."""
-
-    def __init__(self, path: str | os.PathLike, problem: str, field: str = ""):
-        self.path = Path(path)
-        self.field = field
-        self.problem = problem
-        super().__init__(f"{path}" + (f": field {field!r}" if field else "") + f": {problem}")
 
 
 @dataclass
@@ -69,22 +62,9 @@ def resolve_pipeline_folder(path_or_name: str | os.PathLike) -> Path:
         return DEMO_DIR
     path = Path(path_or_name).expanduser()
     if not (path / PIPELINE_FILE).is_file():
-        raise FileNotFoundError(f"{path} is not an art2music pipeline folder (no {PIPELINE_FILE}); pass 'demo' or a "
-                                f"folder written by `art2music export` or Art2Music.save_pretrained")
+        raise ModelLoadError(path, f"not an art2music pipeline folder (no {PIPELINE_FILE}); pass 'demo' or a folder "
+                             f"written by `art2music export` or Art2Music.save_pretrained")
     return path
-
-
-def read_json_object(path: Path) -> dict[str, Any]:
-    """A JSON file that must hold an object, or :class:`ModelLoadError` saying what is wrong with it."""
-    if not path.is_file():
-        raise ModelLoadError(path, "missing (a pipeline folder holds pipeline.json and encoder/, stage1/, vocoder/)")
-    try:
-        values = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ModelLoadError(path, f"not valid UTF-8 JSON ({error})") from error
-    if not isinstance(values, dict):
-        raise ModelLoadError(path, f"holds a JSON {type(values).__name__}, expected an object {{...}}")
-    return values
 
 
 def _field(values: dict[str, Any], name: str, kinds: tuple[type, ...], path: Path, default: Any = ...) -> Any:
@@ -146,21 +126,24 @@ def load_stage1(folder: str | os.PathLike) -> tuple[Stage1Model, MelConfig, dict
         stage1_config = Stage1Config.from_dict(sizes)
     except (TypeError, ValueError) as error:
         raise ModelLoadError(path, str(error), "stage1") from error
+    mel_values = _field(config, "mel", (dict,), path)
+    for name, value in mel_values.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ModelLoadError(path, f"{value!r} is a {type(value).__name__}, expected a number", f"mel.{name}")
     try:
-        mel_config = MelConfig.from_dict(_field(config, "mel", (dict,), path))
+        mel_config = MelConfig.from_dict(mel_values)
     except (TypeError, ValueError) as error:
         raise ModelLoadError(path, str(error), "mel") from error
     model = Stage1Model(stage1_config)
-    try:
-        load_module_weights(model, folder)
-    except (FileNotFoundError, ValueError) as error:
-        raise ModelLoadError(folder / "model.safetensors", str(error)) from error
+    load_module_weights(model, folder)
     return model.eval(), mel_config, dict(config.get("encoder") or {})
 
 
 def _load_encoder(root: Path) -> ClipEncoder:
     config = read_encoder_config(root / ENCODER_DIR)
     weights = root / ENCODER_DIR / ENCODER_WEIGHTS
+    if weights.is_file():
+        check_safetensors_file(weights)  # a cheap header check: open_clip's own errors for a damaged file are vague
     source = str(weights) if weights.is_file() else config["pretrained"]
     try:
         return ClipEncoder(config["arch"], source, normalize=config["normalize"])
@@ -174,12 +157,13 @@ def _load_encoder(root: Path) -> ClipEncoder:
 def _load_vocoder(source: str | os.PathLike, mel_config: MelConfig, device: str | torch.device,
                   precision: str | torch.dtype) -> torch.nn.Module:
     from vocoder import load_vocoder
+    from vocoder.checkpoint import EXPORT_WEIGHTS
 
+    if Path(source, EXPORT_WEIGHTS).is_file():
+        check_safetensors_file(Path(source, EXPORT_WEIGHTS))
     try:
         return load_vocoder(source, mel_config=mel_config, device=device, precision=precision)
-    except FileNotFoundError:
-        raise
-    except Exception as error:  # CheckpointError, safetensors' errors for a damaged file
+    except Exception as error:  # CheckpointError, a missing config.json, safetensors' errors for a damaged file
         raise ModelLoadError(source, f"cannot load the vocoder ({type(error).__name__}: {error})") from error
 
 
@@ -192,8 +176,8 @@ def load_parts(path_or_name: str | os.PathLike = "demo", device: str | torch.dev
         vocoder_precision: see :mod:`vocoder.precision`.
 
     Raises:
-        FileNotFoundError: no such folder, or pretrained encoder weights absent from this machine.
-        ModelLoadError: a file or value in the folder does not fit (the message names both).
+        FileNotFoundError: pretrained encoder weights absent from this machine (the message says where to put them).
+        ModelLoadError: no such pipeline folder, or a file or value in it does not fit (the message names both).
     """
     root = resolve_pipeline_folder(path_or_name)
     meta = read_pipeline_meta(root)

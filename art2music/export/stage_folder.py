@@ -40,35 +40,63 @@ def save_module(module: nn.Module, directory: str | Path, config: Mapping[str, A
     atomic_write_text(directory / CONFIG_NAME, json.dumps(dict(config), indent=2, sort_keys=True) + "\n")
 
 
-def load_config(directory: str | Path) -> dict[str, Any]:
-    """Read ``directory/config.json`` with a clear error when it is missing or malformed."""
-    path = Path(directory) / CONFIG_NAME
+class ModelLoadError(ValueError):
+    """A pipeline folder cannot be loaded. ``path`` is the file at fault and ``field`` the value in it."""
+
+    def __init__(self, path: str | os.PathLike, problem: str, field: str = ""):
+        self.path = Path(path)
+        self.field = field
+        self.problem = problem
+        super().__init__(f"{path}" + (f": field {field!r}" if field else "") + f": {problem}")
+
+
+def read_json_object(path: Path) -> dict[str, Any]:
+    """A JSON file that must hold an object, or :class:`ModelLoadError` saying what is wrong with it."""
     if not path.is_file():
-        raise FileNotFoundError(f"{path} not found: expected an export folder with {CONFIG_NAME} and {WEIGHTS_NAME}")
+        raise ModelLoadError(path, "missing (a pipeline folder holds pipeline.json and encoder/, stage1/, vocoder/)")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path} is not valid JSON: {error}") from error
+        values = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ModelLoadError(path, f"not readable UTF-8 JSON ({error})") from error
+    if not isinstance(values, dict):
+        raise ModelLoadError(path, f"holds a JSON {type(values).__name__}, expected an object {{...}}")
+    return values
+
+
+def check_safetensors_file(path: Path) -> None:
+    """Check a safetensors file's header and length without reading its tensors (cheap for multi-GB files);
+    :class:`ModelLoadError` if it is truncated or not a safetensors file (a pickle or zip is never unpickled)."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="pt"):
+            pass
+    except (SafetensorError, OSError) as error:
+        raise ModelLoadError(path, f"not a complete safetensors file (truncated, or a pickle/zip saved under this "
+                             f"name?): {error}") from error
 
 
 def load_module_weights(module: nn.Module, directory: str | Path) -> None:
     """Load ``directory/model.safetensors`` into ``module`` strictly (names and shapes must match exactly).
 
     Raises:
-        FileNotFoundError: no weights file.
-        ValueError: the file is not a safetensors file (truncated, a zip or a pickle: it is never unpickled),
-            or its tensors do not fit ``module`` (:class:`vocoder.checkpoint.CheckpointError` lists them).
+        ModelLoadError: the file is missing, is not a safetensors file, or its tensors do not fit ``module``
+            (listing missing, unexpected and mis-shaped tensors).
     """
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    from vocoder.checkpoint import load_strict
+    from vocoder.checkpoint import CheckpointError, load_strict
 
     path = Path(directory) / WEIGHTS_NAME
     if not path.is_file():
-        raise FileNotFoundError(f"{path} not found")
+        raise ModelLoadError(path, "missing")
     try:
         stored = load_file(str(path))
     except (SafetensorError, OSError) as error:
-        raise ValueError(f"{path} is not a readable safetensors file ({error}); re-export the model") from error
-    load_strict(module, stored, str(path), hint="was it saved from a model with a different config?")
+        raise ModelLoadError(path, f"not a complete safetensors file (truncated, or a pickle/zip saved under this "
+                             f"name?): {error}") from error
+    try:
+        load_strict(module, stored, str(path), hint="was it saved from a model with a different config?")
+    except CheckpointError as error:
+        raise ModelLoadError(path, str(error)) from error

@@ -132,15 +132,38 @@ class ClipResult:
     detail: str = ""
 
 
+def usable_waveform(job: ClipJob, config: MelConfig = MelConfig()) -> np.ndarray:
+    """:func:`load_clip` for a job, also refusing a clip too short to give one mel frame.
+
+    Raises:
+        AudioLoadError: the clip cannot be used (its ``reason`` says why).
+    """
+    waveform = load_clip(job.path, job.num_samples, config, job.min_seconds)
+    if waveform.shape[0] <= config.padding:
+        raise AudioLoadError(job.path, "too_short_audio", f"{waveform.shape[0]} samples give no mel frame")
+    return waveform
+
+
+def check_clip_job(job: ClipJob, config: MelConfig = MelConfig()) -> ClipResult:
+    """Check that one clip is usable (the bounded decode of :func:`load_clip`; no mel is computed).
+
+    Returns a result whose ``reason`` is empty when the clip is usable (``mel`` is always None).
+    Runs in worker processes, like :func:`clip_mel_job`.
+    """
+    try:
+        usable_waveform(job, config)
+    except AudioLoadError as error:
+        return ClipResult(job.key, None, error.reason, error.detail)
+    return ClipResult(job.key, None)
+
+
 def clip_mel_job(job: ClipJob, config: MelConfig = MelConfig()) -> ClipResult:
     """Decode one clip and compute its mel; failures come back as a result, never as an exception.
 
     Runs in worker processes (picklable arguments and result; float16 halves the transfer).
     """
     try:
-        waveform = load_clip(job.path, job.num_samples, config, job.min_seconds)
+        waveform = usable_waveform(job, config)
     except AudioLoadError as error:
         return ClipResult(job.key, None, error.reason, error.detail)
-    if waveform.shape[0] <= config.padding:
-        return ClipResult(job.key, None, "too_short_audio", f"{waveform.shape[0]} samples give no mel frame")
     return ClipResult(job.key, waveform_to_mel(waveform, config).astype(np.float16))

@@ -11,16 +11,30 @@ Handled correctly (not just "converted"):
 - CMYK, YCbCr, LAB, HSV, palette, 1-bit and grayscale: converted to RGB;
 - animated GIF/PNG/WebP: the first frame.
 
-Rejected with a reason (``ImageLoadError.reason``): ``missing``, ``not_a_file``, ``empty`` (zero bytes),
-``not_an_image``, ``truncated`` (or otherwise undecodable), ``too_large`` (decompression bomb: more pixels
-than ``max_pixels``), ``unsupported_mode``.
+Rejected with a reason (``ImageLoadError.reason``): ``missing``, ``not_a_file`` (a directory, FIFO,
+device such as ``/dev/zero``, or socket: the detail names the kind), ``unreadable`` (no permission ...),
+``empty`` (zero bytes), ``not_an_image``, ``truncated`` (or otherwise undecodable), ``too_large`` (a file of
+more than ``max_bytes`` bytes, or a decompression bomb: more pixels than ``max_pixels``),
+``extreme_aspect_ratio``, ``unsupported_mode``.
+
+**Bounded work.** What a path is gets checked before it is opened (``os.stat``, following symlinks): only
+regular files are opened, so a FIFO never blocks the caller and ``/dev/zero`` is never read. The file is
+then opened non-blocking and checked again (it may have been swapped in between), and no more than its
+size is ever read. The pixel count is checked from the header, before decoding.
+
+**Aspect ratio.** A pixel limit alone does not bound memory: a 1 x 1,000,000 PNG is 2 KB and a million
+pixels, but an encoder that resizes its shorter side to 224 would make it 224 x 224,000,000. Images whose
+longer side is more than :data:`MAX_ASPECT_RATIO` (100) times the shorter one are refused. A hand scroll or a
+panorama (1:20, even 1:50) loads; resized to a 224-pixel short side it is at most 224 x 22,400 (15 MB).
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import warnings
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -28,7 +42,17 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 DEFAULT_MAX_PIXELS = 89_478_485
 """Pillow's own decompression-bomb warning threshold (~89.5 megapixels, e.g. 9459 x 9459)."""
 
-REASONS = ("missing", "not_a_file", "empty", "not_an_image", "truncated", "too_large", "unsupported_mode")
+DEFAULT_MAX_FILE_BYTES = 1 << 30
+"""1 GiB: far above any artwork file (an 89-megapixel 16-bit RGBA TIFF is ~0.7 GB), far below what fills memory."""
+
+MAX_ASPECT_RATIO = 100
+"""The longest accepted longer-side : shorter-side ratio (see the module docstring)."""
+
+REASONS = ("missing", "not_a_file", "unreadable", "empty", "not_an_image", "truncated", "too_large",
+           "extreme_aspect_ratio", "unsupported_mode")
+
+_FILE_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+               (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
 
 _WHITE = (255, 255, 255)
 
@@ -45,32 +69,69 @@ class ImageLoadError(ValueError):
         super().__init__(f"{path}: {reason.replace('_', ' ')}: {detail}")
 
 
-def load_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
+def file_kind(mode: int) -> str:
+    """What an ``st_mode`` is, in words (``a FIFO (named pipe)``, ``a character device`` ...)."""
+    return next((kind for test, kind in _FILE_KINDS if test(mode)), "not a regular file")
+
+
+def open_regular_file(path: str | os.PathLike, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> BinaryIO:
+    """Open ``path`` for binary reading only if it is a non-empty regular file of at most ``max_bytes`` bytes.
+
+    Symlinks are followed. Special files are refused before being opened, so this never blocks (a FIFO) or
+    hands out an endless stream (``/dev/zero``); see the module docstring.
+
+    Raises:
+        ImageLoadError: ``missing``, ``not_a_file`` (the detail names the kind), ``unreadable``, ``empty`` or
+            ``too_large``.
+    """
+    path = Path(path)
+    try:
+        _check_regular(path, os.stat(path), max_bytes)
+        # O_NONBLOCK: should a FIFO replace the file after the stat, opening it still returns at once.
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except FileNotFoundError:
+        raise ImageLoadError(path, "missing", "no such file") from None
+    except OSError as error:
+        raise ImageLoadError(path, "unreadable", f"cannot open the file ({error.strerror or error})") from error
+    try:
+        _check_regular(path, os.fstat(descriptor), max_bytes)
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(descriptor, True)
+        return os.fdopen(descriptor, "rb")
+    except BaseException:
+        os.close(descriptor)
+        raise
+
+
+def _check_regular(path: Path, status: os.stat_result, max_bytes: int) -> None:
+    if not stat.S_ISREG(status.st_mode):
+        raise ImageLoadError(path, "not_a_file", f"is {file_kind(status.st_mode)}, not an image file")
+    if status.st_size == 0:
+        raise ImageLoadError(path, "empty", "the file has zero bytes (an interrupted download?)")
+    if status.st_size > max_bytes:
+        raise ImageLoadError(path, "too_large", f"the file has {status.st_size} bytes, over the limit of {max_bytes}")
+
+
+def load_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS,
+               max_bytes: int = DEFAULT_MAX_FILE_BYTES, max_aspect_ratio: float = MAX_ASPECT_RATIO) -> Image.Image:
     """Open ``path`` fully decoded, upright, as an 8-bit ``RGB`` image.
 
     Args:
         path: the image file (any format Pillow reads: JPEG, PNG, GIF, WebP, TIFF, BMP ...).
         max_pixels: refuse images with more pixels than this (width x height) before decoding them.
+        max_bytes: refuse files larger than this before reading them.
+        max_aspect_ratio: refuse images whose longer side exceeds this many times the shorter one.
 
     Raises:
         ImageLoadError: with ``reason`` in :data:`REASONS` and a message naming the file.
     """
     path = Path(path)
-    if not path.exists():
-        raise ImageLoadError(path, "missing", "no such file")
-    if not path.is_file():
-        raise ImageLoadError(path, "not_a_file", "is a directory or special file, not an image file")
-    if path.stat().st_size == 0:
-        raise ImageLoadError(path, "empty", "the file has zero bytes (an interrupted download?)")
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), open_regular_file(path, max_bytes) as handle:
         # Our own max_pixels check replaces Pillow's global bomb warning.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
-            with Image.open(path) as image:
-                width, height = image.size
-                if width * height > max_pixels:
-                    raise ImageLoadError(path, "too_large", f"{width}x{height} = {width * height} pixels exceeds "
-                                         f"the limit of {max_pixels} (possible decompression bomb)")
+            with Image.open(handle) as image:
+                _check_size(path, image.size, max_pixels, max_aspect_ratio)
                 if getattr(image, "n_frames", 1) > 1:
                     image.seek(0)  # animated: the first frame
                 image.load()
@@ -85,6 +146,18 @@ def load_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) ->
         except (OSError, SyntaxError, ValueError, EOFError) as error:
             # Pillow reports truncated and corrupt data as OSError ("image file is truncated ...").
             raise ImageLoadError(path, "truncated", f"cannot decode the pixel data ({error})") from error
+
+
+def _check_size(path: Path, size: tuple[int, int], max_pixels: int, max_aspect_ratio: float) -> None:
+    """Refuse, from the header alone, a decompression bomb or a size whose resizing would explode."""
+    width, height = size
+    if width * height > max_pixels:
+        raise ImageLoadError(path, "too_large", f"{width}x{height} = {width * height} pixels exceeds "
+                             f"the limit of {max_pixels} (possible decompression bomb)")
+    if min(width, height) < 1 or max(width, height) > max_aspect_ratio * min(width, height):
+        raise ImageLoadError(path, "extreme_aspect_ratio", f"{width}x{height}: the longer side is more than "
+                             f"{max_aspect_ratio:g} times the shorter one (the limit, generous for a hand scroll or a "
+                             f"panorama); crop it into parts")
 
 
 def to_rgb(image: Image.Image, path: str | os.PathLike = "<image>") -> Image.Image:

@@ -1,7 +1,18 @@
 """``art2music render INPUT --out DIR``: batch-render an art collection to WAVs, spectrograms and a gallery.
 
-Exit codes: 0 every item rendered (or was already done), 1 some items failed (see results.json),
-2 usage or configuration error (missing INPUT, unreadable CSV header, bad --model, bad options).
+One render at a time per output folder: a second one exits with 2 naming the process that holds the
+folder, or waits with ``--wait``. Messages are one line each, with control characters escaped.
+
+Exit codes:
+  0    every item rendered (or was already done)
+  1    some items failed (see results.json)
+  2    usage or configuration error, before anything is rendered: missing INPUT, unreadable CSV header,
+       bad options, a model folder that cannot be loaded, an output folder that cannot be created or
+       written, or one in use by another render
+  3    an output file could not be written during the run (disk full, read-only file system ...): the
+       run stopped; what it finished is complete and listed in results.json when that could be written
+  130  interrupted by SIGINT (Ctrl-C), 143 by SIGTERM: results.json and the gallery list what was
+       finished (the rest as failed with reason 'interrupted'); a rerun renders the rest
 """
 
 from __future__ import annotations
@@ -11,9 +22,13 @@ import os
 import sys
 from pathlib import Path
 
-from art2music.cli import parse_arguments, usage_error
+from art2music.cli import parse_arguments, printable, usage_error
 
-USAGE_ERROR, ITEMS_FAILED = 2, 1
+ITEMS_FAILED, USAGE_ERROR, WRITE_FAILED = 1, 2, 3
+EXIT_CODES_HELP = ("Exit codes: 0 all rendered; 1 some items failed (see results.json); 2 usage error, model that "
+                   "cannot be loaded, output folder that cannot be written or is in use by another render; 3 an "
+                   "output file could not be written mid-run (disk full ...; finished items stay valid); 130/143 "
+                   "interrupted by SIGINT/SIGTERM (results.json lists what was finished; rerun to render the rest).")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,9 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "the same image, comment and model.",
         epilog="ids: the CSV's id column (must be a safe file name and unique, else the row fails), otherwise the "
                "image's file stem made safe (unsafe characters -> _, repeats get -2, -3 ... in input order). The CSV "
-               "must be UTF-8; rows with other bytes fail with 'undecodable_row'. "
-               "Exit codes: 0 all rendered, 1 some items failed (see results.json), 2 usage error.")
-    parser.add_argument("input", help="a folder of images, or a CSV file with columns image[,comment][,id]")
+               "must be UTF-8; rows with other bytes fail with 'undecodable_row'. " + EXIT_CODES_HELP)
+    parser.add_argument("input", help="a folder of images (sub-folders too), or a CSV: columns image[,comment][,id]")
     parser.add_argument("--out", required=True, help="output folder (created; reruns resume in it)")
     parser.add_argument("--model", default="demo", help="'demo' (the shipped weights, default) or a pipeline folder "
                                                         "written by Art2Music.save_pretrained")
@@ -51,6 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="16-bit PCM (default) or 32-bit float WAVs")
     parser.add_argument("--redo", action="store_true", help="re-render items that are already done")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--wait", action="store_true",
+                        help="if another render is writing into --out, wait for it to finish (default: exit with 2)")
+    parser.add_argument("--wait-timeout", type=float, default=None, metavar="SECONDS",
+                        help="with --wait: give up (exit 2) after this many seconds")
     return parser
 
 
@@ -58,37 +76,74 @@ def _error(message: str) -> int:
     return usage_error("render", message)
 
 
+def _say(message: str) -> None:
+    print(f"art2music render: {printable(message)}", file=sys.stderr)
+
+
+def _check_options(args: argparse.Namespace) -> str | None:
+    """The first problem with the options, or ``None``."""
+    if args.batch_size < 1:
+        return f"--batch-size must be at least 1, got {args.batch_size}"
+    if args.devices is not None and args.devices < 1:
+        return f"--devices must be at least 1, got {args.devices}"
+    if args.threads is not None and args.threads < 1:
+        return f"--threads must be at least 1, got {args.threads}"
+    if args.num_workers < 0:
+        return f"--num-workers must be 0 or more, got {args.num_workers}"
+    if args.wait_timeout is not None and (args.wait_timeout < 0 or not args.wait):
+        return "--wait-timeout needs --wait and 0 or more seconds"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the command; returns the exit code (0 ok, 1 some items failed, 2 usage error)."""
+    """Run the command; returns the exit code (see the module docstring: 0, 1, 2, 3, 130, 143)."""
     args = parse_arguments(build_parser(), argv)
     if isinstance(args, int):
         return args
-    if args.batch_size < 1:
-        return _error(f"--batch-size must be at least 1, got {args.batch_size}")
-    if args.devices is not None and args.devices < 1:
-        return _error(f"--devices must be at least 1, got {args.devices}")
-    if args.threads is not None and args.threads < 1:
-        return _error(f"--threads must be at least 1, got {args.threads}")
-    if args.num_workers < 0:
-        return _error(f"--num-workers must be 0 or more, got {args.num_workers}")
+    problem = _check_options(args)
+    if problem:
+        return _error(problem)
     out_dir = Path(args.out).expanduser()
     if out_dir.exists() and not out_dir.is_dir():
         return _error(f"--out {out_dir} exists and is not a folder")
 
     from art2music.render.inputs import CollectionError, read_collection
+    from art2music.render.interrupt import RenderInterrupted, signals_interrupt
+    from art2music.render.lock import OutputFolderError, OutputLocked, is_ddp_child, lock_output_folder
+    from art2music.render.outputs import OutputWriteError
 
     try:
-        collection = read_collection(args.input)
+        collection = read_collection(args.input, exclude=out_dir)
     except CollectionError as error:
         return _error(str(error))
     for warning in collection.warnings:
-        print(f"art2music render: warning: {warning}", file=sys.stderr)
+        _say(f"warning: {warning}")
+    try:
+        with signals_interrupt():
+            if is_ddp_child():  # the launching process holds the lock for the processes DDP starts
+                return _load_and_render(args, collection, out_dir)
+            with lock_output_folder(out_dir, wait=args.wait, timeout=args.wait_timeout, on_wait=_say):
+                return _load_and_render(args, collection, out_dir)
+    except (OutputLocked, OutputFolderError) as error:
+        return _error(str(error))
+    except OutputWriteError as error:
+        _report(getattr(error, "report", None), out_dir)
+        _say(f"error: {error}; the run stopped (items finished before it are complete; free space or fix the "
+             f"folder, then rerun to render the rest)")
+        return WRITE_FAILED
+    except (RenderInterrupted, KeyboardInterrupt) as stop:
+        _report(getattr(stop, "report", None), out_dir)
+        return stop.exit_code if isinstance(stop, RenderInterrupted) else 130
 
+
+def _load_and_render(args: argparse.Namespace, collection, out_dir: Path) -> int:
+    """Load the model and render ``collection`` (the output folder's lock is held); returns the exit code."""
     import torch
 
     from art2music.pipeline import DEMO_DIR, Art2Music
     from art2music.export.identity import model_folder_identity
     from art2music.render.runner import RenderSettings
+    from art2music.export.format import ModelLoadError
     from vocoder.precision import resolve_precision
 
     if args.threads is not None:
@@ -104,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         model_identity = model_folder_identity(args.model,
                                                args.vocoder, str(vocoder_dtype).removeprefix("torch.") if vocoder_dtype
                                                else None)
-    except (FileNotFoundError, ValueError, KeyError, RuntimeError) as error:
+    except (ModelLoadError, ValueError, RuntimeError) as error:  # bad --device or --vocoder-precision: ValueError
         return _error(f"cannot load the model {args.model!r}: {error}")
     settings = RenderSettings(batch_size=args.batch_size, wav_format=args.wav_format, redo=args.redo,
                               progress=not args.no_progress)
@@ -120,13 +175,27 @@ def main(argv: list[str] | None = None) -> int:
         from art2music.render.runner import render_collection
 
         report = render_collection(pipe, collection, out_dir, settings, model_identity, model_name=str(args.model))
-    counts = report.summary
-    print(f"rendered {counts['ok']}, kept {counts['skipped']}, failed {counts['failed']} of {counts['total']} -> "
-          f"{out_dir / 'index.html'}", file=sys.stderr)
-    for result in report.results:
-        if result.status == "failed":
-            print(f"  failed {result.id or result.source}: {result.reason}: {result.detail}", file=sys.stderr)
+    _report(report, out_dir)
     return report.exit_code
+
+
+def _report(report, out_dir: Path) -> None:
+    """Print the summary line and one line per failed item (non-printable characters escaped)."""
+    if report is None:
+        return
+    counts = report.summary
+    interrupted = sum(result.reason == "interrupted" for result in report.results)
+    where = out_dir / "index.html" if report.results_written else "(results.json could not be written)"
+    if report.stopped:
+        _say(f"{report.stopped}: rendered {counts['ok']}, kept {counts['skipped']}, failed "
+             f"{counts['failed'] - interrupted}, not reached {interrupted} of {counts['total']} -> {where}")
+    else:
+        print(printable(f"rendered {counts['ok']}, kept {counts['skipped']}, failed {counts['failed']} of "
+                        f"{counts['total']} -> {where}"), file=sys.stderr)
+    for result in report.results:
+        if result.status == "failed" and result.reason != "interrupted":
+            print(printable(f"  failed {result.id or result.source}: {result.reason}: {result.detail}"),
+                  file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ file, which :func:`remove_stale_temporaries` deletes on the next run).
 
 from __future__ import annotations
 
+import errno
+import io
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -49,18 +51,43 @@ def _default_file_mode() -> int:
 _FILE_MODE = _default_file_mode()
 
 
+class OutputWriteError(Exception):
+    """An output file could not be written (disk full, read-only file system, no permission ...).
+
+    ``path`` is the file that was being written, ``error`` the ``OSError`` that stopped it.
+    """
+
+    def __init__(self, path: Path, error: OSError):
+        self.path, self.error = path, error
+        super().__init__(f"cannot write {path}: {describe_os_error(error)}")
+
+
+def describe_os_error(error: OSError) -> str:
+    """``No space left on device [ENOSPC]``: the reason of an ``OSError`` without its file name."""
+    name = errno.errorcode.get(error.errno or 0)
+    return f"{error.strerror or error}" + (f" [{name}]" if name else "")
+
+
 def _replace_into(path: Path, write) -> None:
     """Call ``write(tmp_path)``, fsync, give it normal permissions, then atomically rename it onto ``path``.
 
     (A gallery is often served by a web server as another user: the 0o600 of a temporary file would hide it.)
+
+    Raises:
+        OutputWriteError: any ``OSError`` on the way; ``path`` keeps its previous content (or stays absent).
     """
-    tmp = temporary_sibling(path)
+    try:
+        tmp = temporary_sibling(path)
+    except OSError as error:
+        raise OutputWriteError(path, error) from error
     try:
         write(tmp)
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
         os.chmod(tmp, _FILE_MODE)
         os.replace(tmp, path)
+    except OSError as error:
+        raise OutputWriteError(path, error) from error
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -74,7 +101,11 @@ def write_wav(path: Path, waveform: np.ndarray, sample_rate: int, subtype: str =
     """Write a ``(samples,)`` float waveform in [-1, 1] as a mono WAV, atomically."""
     if waveform.ndim != 1:
         raise ValueError(f"expected a mono (samples,) waveform, got shape {waveform.shape}")
-    _replace_into(path, lambda tmp: soundfile.write(str(tmp), waveform, sample_rate, subtype=subtype, format="WAV"))
+    # Encoded in memory, then written by Python: a full disk then raises OSError(ENOSPC), where libsndfile
+    # writing the file itself only says "System error."
+    encoded = io.BytesIO()
+    soundfile.write(encoded, waveform, sample_rate, subtype=subtype, format="WAV")
+    _replace_into(path, lambda tmp: tmp.write_bytes(encoded.getvalue()))
 
 
 @lru_cache(maxsize=1)
@@ -128,7 +159,8 @@ def remove_stale_temporaries(out_dir: Path) -> list[Path]:
     """Delete temporary files a killed run left in the output folders; returns what was removed.
 
     Only names made by :func:`art2music.io.atomic.temporary_sibling` (``.<name>.<random>.tmp<suffix>``) are
-    touched. Call it before rendering starts, never while another process writes into ``out_dir``.
+    touched. Call it before rendering starts, holding the folder's lock (:mod:`art2music.render.lock`), so
+    that it never runs while another process writes into ``out_dir``.
     """
     removed = []
     for folder in (out_dir, *(out_dir / name for name in (AUDIO_DIR, MEL_DIR, THUMB_DIR, ITEM_DIR))):

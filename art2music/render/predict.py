@@ -27,9 +27,12 @@ from PIL import Image
 
 from art2music.io.images import ImageLoadError
 from art2music.render.inputs import Collection
-from art2music.render.outputs import make_thumbnail, remove_stale_temporaries
+from art2music.render.interrupt import RenderInterrupted
+from art2music.render.lock import is_ddp_child, lock_output_folder
+from art2music.render.outputs import OutputWriteError, make_thumbnail, remove_stale_temporaries
 from art2music.render.runner import (PlannedItem, RenderReport, RenderSettings, collect_results, fail_item,
-                                     finish_item, finish_run, load_for_render, plan_render, render_images)
+                                     finish_item, finish_run, finish_stopped_run, load_for_render, plan_render,
+                                     render_images)
 
 
 @dataclass
@@ -134,41 +137,55 @@ class RenderWriter(BasePredictionWriter):
             self.bar.update(len(prediction["items"]))
 
 
-def _is_launcher_process() -> bool:
-    """True in the process the user started (DDP re-launches the command with LOCAL_RANK/NODE_RANK set)."""
-    return os.environ.get("LOCAL_RANK", "0") == "0" and os.environ.get("NODE_RANK", "0") == "0"
-
-
 def render_with_trainer(pipe: Any, collection: Collection, out_dir: str | os.PathLike, model_identity: str,
                         settings: RenderSettings = RenderSettings(), devices: int = 1, accelerator: str = "auto",
-                        num_workers: int = 0, model_name: str = "") -> RenderReport | None:
+                        num_workers: int = 0, model_name: str = "", wait_for_lock: bool = False
+                        ) -> RenderReport | None:
     """Render through ``Trainer.predict`` on ``devices`` devices (DDP when more than one).
 
+    The launching process holds the output folder's lock for the run (the processes DDP starts run inside
+    it); a stop (signal, write error) is handled as in :func:`art2music.render.runner.render_collection`.
     Returns the report in the global-zero process and ``None`` in the others.
     """
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    if _is_launcher_process():
+    if is_ddp_child():
+        out_dir.mkdir(parents=True, exist_ok=True)
+        return _render_on_devices(pipe, collection, out_dir, model_identity, settings, devices, accelerator,
+                                  num_workers, model_name)
+    with lock_output_folder(out_dir, wait=wait_for_lock):
         remove_stale_temporaries(out_dir)  # before any process starts writing
+        return _render_on_devices(pipe, collection, out_dir, model_identity, settings, devices, accelerator,
+                                  num_workers, model_name)
+
+
+def _render_on_devices(pipe: Any, collection: Collection, out_dir: Path, model_identity: str,
+                       settings: RenderSettings, devices: int, accelerator: str, num_workers: int,
+                       model_name: str) -> RenderReport | None:
     run_info = {"started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "model": model_name,
                 "model_identity": model_identity, "batch_size": settings.batch_size,
                 "wav_format": settings.wav_format, "sample_rate": pipe.sample_rate, "devices": devices}
     samples = pipe.frames * pipe.mel_config.hop_length
     plan = plan_render(collection, out_dir, model_identity, settings, pipe.sample_rate, samples)
     module = RenderModule(pipe)
-    if plan.pending:
-        loader = torch.utils.data.DataLoader(RenderDataset(plan.pending, settings.max_pixels),
-                                             batch_size=settings.batch_size, shuffle=False, num_workers=num_workers,
-                                             collate_fn=collate_items)
-        # Lightning's predict sampler needs at least one item per process. Every process plans the same
-        # items (the others start before any output is written), so they all agree on this number.
-        devices = min(devices, len(plan.pending))
-        strategy = "ddp" if devices > 1 else "auto"
-        trainer = lightning.Trainer(accelerator=accelerator, devices=devices, strategy=strategy, logger=False,
-                                    enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False,
-                                    callbacks=[RenderWriter(out_dir, plan.pending, settings, pipe.sample_rate)])
-        trainer.predict(module, dataloaders=loader, return_predictions=False)
-        trainer.strategy.barrier("render-written")
-        if not trainer.is_global_zero:
-            return None
-    return finish_run(out_dir, collect_results(collection, plan, out_dir), run_info)
+    try:
+        if plan.pending:
+            loader = torch.utils.data.DataLoader(RenderDataset(plan.pending, settings.max_pixels),
+                                                 batch_size=settings.batch_size, shuffle=False,
+                                                 num_workers=num_workers, collate_fn=collate_items)
+            # Lightning's predict sampler needs at least one item per process. Every process plans the same
+            # items (the others start before any output is written), so they all agree on this number.
+            devices = min(devices, len(plan.pending))
+            strategy = "ddp" if devices > 1 else "auto"
+            trainer = lightning.Trainer(accelerator=accelerator, devices=devices, strategy=strategy, logger=False,
+                                        enable_progress_bar=False, enable_model_summary=False,
+                                        enable_checkpointing=False,
+                                        callbacks=[RenderWriter(out_dir, plan.pending, settings, pipe.sample_rate)])
+            trainer.predict(module, dataloaders=loader, return_predictions=False)
+            trainer.strategy.barrier("render-written")
+            if not trainer.is_global_zero:
+                return None
+        return finish_run(out_dir, collect_results(collection, plan, out_dir), run_info)
+    except (RenderInterrupted, KeyboardInterrupt, OutputWriteError) as stop:
+        if not is_ddp_child():  # the launcher reports what every process finished (their records)
+            stop.report = finish_stopped_run(out_dir, collect_results(collection, plan, out_dir), run_info, stop)
+        raise

@@ -11,6 +11,12 @@ same image, comment, model and settings: outputs kept) or ``failed`` (``reason``
 ``truncated`` or ``duplicate_id``, ``detail`` says what to do). ``seconds`` is the audio's duration,
 ``render_seconds`` the wall time spent on the item (its share of its batch). Paths are relative to the
 output folder.
+
+``results.csv`` is meant to be opened in a spreadsheet, so a text cell beginning with ``=``, ``+``, ``-``,
+``@``, a tab or a carriage return (a comment such as ``=HYPERLINK(...)``) is written with a leading ``'``,
+which spreadsheets show as text instead of evaluating it (OWASP's advice against CSV injection), and a
+carriage return inside a cell becomes a line feed (the csv module does not quote a lone ``\r`` when lines end
+in ``\n``, which would split the row). ``results.json`` keeps every value as it is.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from art2music.render.outputs import output_paths, write_text
 
 STATUSES = ("ok", "skipped", "failed")
 RESULTS_JSON, RESULTS_CSV = "results.json", "results.csv"
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -90,8 +97,15 @@ def write_results(out_dir: Path, results: list[ItemResult], run_info: dict[str, 
     writer = csv.DictWriter(buffer, fieldnames=[f.name for f in fields(ItemResult)], lineterminator="\n")
     writer.writeheader()
     for result in results:
-        writer.writerow(asdict(result))
+        writer.writerow({name: spreadsheet_safe(value) for name, value in asdict(result).items()})
     write_text(out_dir / RESULTS_CSV, buffer.getvalue())
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A CSV cell that a spreadsheet shows as text: ``'`` before text that would start a formula; ``\r`` → ``\n``."""
+    if not isinstance(value, str):
+        return value
+    return ("'" + value if value.startswith(_FORMULA_STARTS) else value).replace("\r\n", "\n").replace("\r", "\n")
 
 
 def read_results(out_dir: Path) -> list[ItemResult]:

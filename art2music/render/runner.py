@@ -7,16 +7,19 @@
 Speed: images of batch *k + 1* are decoded in a thread pool while the model runs on batch *k*; the
 encoder, stage 1 and the vocoder each run once per batch; spectrogram PNGs are colour-table lookups.
 Robustness: an image that cannot be loaded fails alone; if a whole batch raises inside the model, its
-items are retried one by one, so one bad item never takes its batch down.
+items are retried one by one, so one bad item never takes its batch down. A run holds its output
+folder's lock (:mod:`art2music.render.lock`); a stop (SIGINT/SIGTERM, a full disk) still writes
+``results.json`` and the gallery for what was finished (:func:`finish_stopped_run`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Sequence
@@ -24,12 +27,14 @@ from typing import Any, Sequence
 import numpy as np
 from PIL import Image
 
-from art2music.io.images import DEFAULT_MAX_PIXELS, ImageLoadError, load_image
+from art2music.io.images import (DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_PIXELS, ImageLoadError, load_image,
+                                   open_regular_file)
 from art2music.export.identity import pipeline_identity
-from art2music.io.hashing import file_sha256
 from art2music.render.fingerprint import item_fingerprint
 from art2music.render.inputs import Collection, RenderItem
-from art2music.render.outputs import (WAV_SUBTYPES, output_paths, remove_stale_temporaries,
+from art2music.render.interrupt import RenderInterrupted
+from art2music.render.lock import lock_output_folder
+from art2music.render.outputs import (WAV_SUBTYPES, OutputWriteError, output_paths, remove_stale_temporaries,
                                       wav_is_complete, write_mel_png, write_thumbnail, write_wav)
 from art2music.render.results import ItemResult, read_record, summarize, write_record, write_results
 
@@ -74,10 +79,16 @@ class RenderPlan:
 
 @dataclass(frozen=True)
 class RenderReport:
-    """A finished run: every item's result (input order) and the exit code (0 all fine, 1 some failed)."""
+    """A finished run: every item's result (input order) and the exit code (0 all fine, 1 some failed).
+
+    A run that stopped early (signal, write error) has ``stopped`` set to why; ``results_written`` is false
+    when even ``results.json`` could not be written (the results then exist only in this object).
+    """
 
     results: list[ItemResult]
     out_dir: Path
+    stopped: str = ""
+    results_written: bool = True
 
     @property
     def summary(self) -> dict[str, int]:
@@ -102,15 +113,9 @@ def plan_render(collection: Collection, out_dir: Path, model_identity: str, sett
     plan = RenderPlan()
     for item in collection.items:
         try:
-            image_hash = file_sha256(item.image)
-        except FileNotFoundError:
-            plan.known[item.id] = _failed(item, "missing", "no such file")
-            continue
-        except IsADirectoryError:
-            plan.known[item.id] = _failed(item, "not_a_file", "is a directory, not an image file")
-            continue
-        except OSError as error:
-            plan.known[item.id] = _failed(item, "unreadable", f"cannot read the file ({error.strerror or error})")
+            image_hash = _image_sha256(item.image)
+        except ImageLoadError as error:
+            plan.known[item.id] = _failed(item, error.reason, error.detail)
             continue
         fingerprint = item_fingerprint(image_hash, item.comment, model_identity, settings.output_settings())
         record = None if settings.redo else read_record(out_dir, item.id)
@@ -122,6 +127,28 @@ def plan_render(collection: Collection, out_dir: Path, model_identity: str, sett
         else:
             plan.pending.append(PlannedItem(item, fingerprint))
     return plan
+
+
+_HASH_CHUNK = 1 << 20
+
+
+def _image_sha256(path: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> str:
+    """Hex SHA-256 of an image file's bytes, reading only a regular file and never more than ``max_bytes``.
+
+    Raises:
+        ImageLoadError: the path is missing, special (FIFO, device, socket, directory), unreadable, empty or too
+            large (see :func:`art2music.io.images.open_regular_file`).
+    """
+    digest = hashlib.sha256()
+    with open_regular_file(path, max_bytes) as handle:
+        try:
+            for chunk in iter(lambda: handle.read(_HASH_CHUNK), b""):
+                digest.update(chunk)
+                if handle.tell() > max_bytes:  # the file grew while being read
+                    raise ImageLoadError(path, "too_large", f"the file grew past the limit of {max_bytes} bytes")
+        except OSError as error:
+            raise ImageLoadError(path, "unreadable", f"cannot read the file ({error.strerror or error})") from error
+    return digest.hexdigest()
 
 
 def _failed(item: RenderItem, reason: str, detail: str, fingerprint: str = "") -> ItemResult:
@@ -230,44 +257,92 @@ def finish_run(out_dir: Path, results: list[ItemResult], run_info: dict[str, Any
     run_info = {**run_info, "finished": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     write_results(out_dir, results, run_info)
     write_gallery(out_dir, results, run_info)
-    return RenderReport(results, out_dir)
+    return RenderReport(results, out_dir, stopped=run_info.get("stopped", ""))
+
+
+def stop_reason(stop: BaseException) -> str:
+    """Why a run stopped, for ``results.json`` and the items it did not reach."""
+    if isinstance(stop, RenderInterrupted):
+        return f"the run was interrupted by {stop.signal_name}"
+    if isinstance(stop, KeyboardInterrupt):
+        return "the run was interrupted by SIGINT"
+    return f"the run stopped: {stop}"
+
+
+def finish_stopped_run(out_dir: Path, results: list[ItemResult], run_info: dict[str, Any],
+                       stop: BaseException) -> RenderReport:
+    """Results and gallery of a run that stopped early: the items it did not reach (``not_rendered``) fail with
+    reason ``interrupted``; finished items keep their results. If even these files cannot be written (a full
+    disk), the report says so instead of raising."""
+    why = stop_reason(stop)
+    results = [replace(result, reason="interrupted", detail=f"{why} before this item; rerun to render it")
+               if result.status == "failed" and result.reason == "not_rendered" else result for result in results]
+    try:
+        return finish_run(out_dir, results, {**run_info, "stopped": why})
+    except OutputWriteError:
+        return RenderReport(results, out_dir, stopped=why, results_written=False)
+
+
+def _render_pending(pipe: Any, plan: RenderPlan, out_dir: Path, settings: RenderSettings,
+                    rendered: dict[str, ItemResult]) -> None:
+    """Render ``plan.pending`` batch by batch, adding each item's result to ``rendered`` as it is written."""
+    from tqdm import tqdm
+
+    batches = [plan.pending[start:start + settings.batch_size]
+               for start in range(0, len(plan.pending), settings.batch_size)]
+    pool = ThreadPoolExecutor(max_workers=max(1, settings.loader_threads))
+
+    def submit(batch: list[PlannedItem]) -> list[Future]:
+        return [pool.submit(load_for_render, planned, settings.max_pixels) for planned in batch]
+
+    try:
+        with tqdm(total=len(plan.pending), desc="rendering", unit="image", file=sys.stderr,
+                  disable=not settings.progress) as bar:
+            upcoming = submit(batches[0]) if batches else []
+            for index, batch in enumerate(batches):
+                started = time.perf_counter()
+                loaded = [future.result() for future in upcoming]
+                upcoming = submit(batches[index + 1]) if index + 1 < len(batches) else []
+                for result in _render_batch(pipe, out_dir, batch, loaded, settings, started):
+                    rendered[result.id] = result
+                bar.update(len(batch))
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)  # on a stop, do not decode the next batch first
 
 
 def render_collection(pipe: Any, collection: Collection, out_dir: str | os.PathLike,
                       settings: RenderSettings = RenderSettings(), model_identity: str | None = None,
-                      model_name: str = "") -> RenderReport:
+                      model_name: str = "", wait_for_lock: bool = False) -> RenderReport:
     """Render every item of ``collection`` with ``pipe`` (an ``Art2Music``) into ``out_dir``.
+
+    Holds the output folder's lock (:mod:`art2music.render.lock`) for the whole run.
 
     Args:
         model_identity: the model's hash for fingerprints (default: hashed from the pipeline's tensors).
         model_name: shown in the results and the gallery (e.g. ``demo`` or a folder).
+        wait_for_lock: if another process renders into ``out_dir``, wait for it instead of raising.
+
+    Raises:
+        OutputLocked, OutputFolderError: before anything is rendered (another render holds the folder; the
+            folder cannot be created or written).
+        RenderInterrupted, KeyboardInterrupt, OutputWriteError: the run stopped early. ``results.json`` and the
+            gallery then list what was finished (items not reached fail with reason ``interrupted``), finished
+            outputs are complete, a rerun renders the rest; the exception's ``report`` attribute holds the
+            :class:`RenderReport`.
     """
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    remove_stale_temporaries(out_dir)
-    run_info = {"started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "model": model_name,
-                "model_identity": model_identity or pipeline_identity(pipe), "batch_size": settings.batch_size,
-                "wav_format": settings.wav_format, "sample_rate": pipe.sample_rate, "devices": 1}
-    samples = pipe.frames * pipe.mel_config.hop_length
-    plan = plan_render(collection, out_dir, run_info["model_identity"], settings, pipe.sample_rate, samples)
-    rendered: dict[str, ItemResult] = {}
-    batches = [plan.pending[start:start + settings.batch_size]
-               for start in range(0, len(plan.pending), settings.batch_size)]
-    from tqdm import tqdm
-
-    with ThreadPoolExecutor(max_workers=max(1, settings.loader_threads)) as pool, \
-            tqdm(total=len(plan.pending), desc="rendering", unit="image", file=sys.stderr,
-                 disable=not settings.progress) as bar:
-        def submit(batch: list[PlannedItem]) -> list[Future]:
-            return [pool.submit(load_for_render, planned, settings.max_pixels) for planned in batch]
-
-        upcoming = submit(batches[0]) if batches else []
-        for index, batch in enumerate(batches):
-            started = time.perf_counter()
-            loaded = [future.result() for future in upcoming]
-            upcoming = submit(batches[index + 1]) if index + 1 < len(batches) else []
-            for result in _render_batch(pipe, out_dir, batch, loaded, settings, started):
-                rendered[result.id] = result
-            bar.update(len(batch))
-    return finish_run(out_dir, collect_results(collection, plan, out_dir, rendered), run_info)
-
+    with lock_output_folder(out_dir, wait=wait_for_lock):
+        remove_stale_temporaries(out_dir)
+        run_info = {"started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "model": model_name,
+                    "model_identity": model_identity or pipeline_identity(pipe), "batch_size": settings.batch_size,
+                    "wav_format": settings.wav_format, "sample_rate": pipe.sample_rate, "devices": 1}
+        samples = pipe.frames * pipe.mel_config.hop_length
+        plan = plan_render(collection, out_dir, run_info["model_identity"], settings, pipe.sample_rate, samples)
+        rendered: dict[str, ItemResult] = {}
+        try:
+            _render_pending(pipe, plan, out_dir, settings, rendered)
+            return finish_run(out_dir, collect_results(collection, plan, out_dir, rendered), run_info)
+        except (RenderInterrupted, KeyboardInterrupt, OutputWriteError) as stop:
+            stop.report = finish_stopped_run(out_dir, collect_results(collection, plan, out_dir, rendered),
+                                              run_info, stop)
+            raise

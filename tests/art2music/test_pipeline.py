@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+import zipfile
+
 import numpy as np
 import pytest
 import torch
@@ -10,6 +14,7 @@ from PIL import Image
 from art2music.encoders.clip import TINY_ARCH, ClipEncoder
 from art2music.audio_engine.stage1 import Stage1Config, Stage1Model
 from art2music.pipeline import Art2Music
+from art2music.export.format import ModelLoadError
 from vocoder import Generator, GeneratorConfig, MelConfig
 
 SMALL_VOCODER = GeneratorConfig(resblock="2", upsample_rates=(8, 8, 4), upsample_kernel_sizes=(16, 16, 8),
@@ -97,5 +102,80 @@ def test_bad_inputs_are_explained(pipe, tmp_path):
 
     with pytest.raises(ImageLoadError, match="missing"):
         pipe(tmp_path / "absent.jpg")
-    with pytest.raises(FileNotFoundError, match="not an art2music pipeline"):
+    with pytest.raises(ModelLoadError, match="not an art2music pipeline"):
         Art2Music.from_pretrained(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def saved_pipeline(pipe, tmp_path_factory):
+    return pipe.save_pretrained(tmp_path_factory.mktemp("saved") / "model")
+
+
+def _edit_json(path, edit):
+    values = json.loads(path.read_text(encoding="utf-8"))
+    path.write_text(json.dumps(edit(values)), encoding="utf-8")
+
+
+def _truncate(path):
+    path.write_bytes(path.read_bytes()[:-100])
+
+
+def _zip_instead(path):
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("weights.bin", b"\0" * 64)
+
+
+def _pickle_instead(path):
+    torch.save({"weight": torch.zeros(3)}, path)
+
+
+BROKEN_FOLDERS = {
+    "truncated stage-1 weights": (lambda m: _truncate(m / "stage1" / "model.safetensors"),
+                                  r"stage1/model.safetensors: not a complete safetensors file"),
+    "zip as stage-1 weights": (lambda m: _zip_instead(m / "stage1" / "model.safetensors"),
+                               r"stage1/model.safetensors: not a complete safetensors file"),
+    "pickle as vocoder weights": (lambda m: _pickle_instead(m / "vocoder" / "model.safetensors"),
+                                  r"vocoder/model.safetensors: not a complete safetensors file"),
+    "truncated encoder weights": (lambda m: _truncate(m / "encoder" / "open_clip_model.safetensors"),
+                                  r"encoder/open_clip_model.safetensors: not a complete safetensors file"),
+    "size as a string": (lambda m: _edit_json(m / "stage1" / "config.json",
+                                              lambda c: {**c, "stage1": {**c["stage1"], "lstm_hidden": "16"}}),
+                         r"stage1/config.json: field 'stage1': stage-1 field 'lstm_hidden' must be a positive integer, got '16'"),
+    "size as a list": (lambda m: _edit_json(m / "stage1" / "config.json",
+                                            lambda c: {**c, "stage1": {**c["stage1"], "frames": [20]}}),
+                       r"field 'frames' must be a positive integer, got \[20\]"),
+    "mel value as a string": (lambda m: _edit_json(m / "stage1" / "config.json",
+                                                   lambda c: {**c, "mel": {**c["mel"], "hop_length": "256"}}),
+                              r"stage1/config.json: field 'mel.hop_length': .*expected a number"),
+    "vocoder size as a string": (lambda m: _edit_json(m / "vocoder" / "config.json", lambda c: {
+        **c, "generator": {**c["generator"], "upsample_initial_channel": "16"}}), r"vocoder/config.json"),
+    "pipeline.json is a list": (lambda m: (m / "pipeline.json").write_text("[1, 2]"),
+                                r"pipeline.json: holds a JSON list, expected an object"),
+    "pipeline.json is not JSON": (lambda m: (m / "pipeline.json").write_text("{format: art"),
+                                  r"pipeline.json: not readable UTF-8 JSON"),
+    "unknown placeholder": (lambda m: _edit_json(m / "pipeline.json",
+                                                 lambda c: {**c, "text_template": "a {mood} painting: {comment}"}),
+                            r"pipeline.json: field 'text_template': .*unknown placeholder \{mood\}"),
+    "encoder arch missing": (lambda m: _edit_json(m / "encoder" / "config.json",
+                                                  lambda c: {k: v for k, v in c.items() if k != "arch"}),
+                             r"encoder/config.json: field 'arch'"),
+    "stage-1 section missing": (lambda m: _edit_json(m / "stage1" / "config.json",
+                                                     lambda c: {k: v for k, v in c.items() if k != "stage1"}),
+                                r"stage1/config.json: field 'stage1': missing"),
+    "vocoder config missing": (lambda m: (m / "vocoder" / "config.json").unlink(), r"cannot load the vocoder"),
+}
+
+
+@pytest.mark.parametrize("case", BROKEN_FOLDERS)
+def test_a_broken_model_folder_raises_one_error_naming_the_file_and_field(saved_pipeline, tmp_path, case):
+    break_it, message = BROKEN_FOLDERS[case]
+    model = tmp_path / "model"
+    shutil.copytree(saved_pipeline, model)
+    break_it(model)
+    with pytest.raises(ModelLoadError, match=message):
+        Art2Music.from_pretrained(model, vocoder_precision="float32")
+
+
+def test_a_text_template_with_an_unknown_placeholder_is_refused_when_built(pipe):
+    with pytest.raises(ValueError, match=r"unknown placeholder \{mood\}; allowed: \{comment\}, \{emotion\}"):
+        Art2Music(pipe.encoder, pipe.stage1, pipe.vocoder, MelConfig(), text_template="{mood}")

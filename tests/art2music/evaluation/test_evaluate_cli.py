@@ -123,6 +123,7 @@ def test_an_item_that_fails_is_reported_and_the_rest_scored(tiny_pipeline_dir, a
     ("reordered-manifest", "ids differ from the manifest's"),
     ("other-mel", "different mel definitions"),
     ("bad-model", "cannot load the model"),
+    ("bad-template", "field 'text_template': text template '{mood}' has the unknown placeholder {mood}"),
     ("out-is-a-file", "exists and is not a folder"),
     ("bad-limit", "limit must be at least 1"),
     ("bad-vggish", "--vggish-weights"),
@@ -149,6 +150,11 @@ def test_configuration_errors_exit_2_with_a_specific_message(case, message, tiny
     elif case == "bad-model":
         model = tmp_path / "not-a-model"
         model.mkdir()
+    elif case == "bad-template":  # once loaded, then a crash at the first item; now refused at load time
+        model = tmp_path / "model"
+        shutil.copytree(tiny_pipeline_dir, model)
+        meta = json.loads((model / "pipeline.json").read_text())
+        (model / "pipeline.json").write_text(json.dumps({**meta, "text_template": "{mood}"}))
     elif case == "out-is-a-file":
         out.write_text("x")
     elif case == "bad-limit":

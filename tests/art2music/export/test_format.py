@@ -87,10 +87,10 @@ def test_bad_pipeline_json_is_named(saved, tmp_path, content, field):
 
 
 @pytest.mark.parametrize("key, value, message", [
-    ("lstm_hidden", "16", "expected an integer"),
-    ("lstm_hidden", [16], "expected an integer"),
-    ("lstm_layers", True, "expected an integer"),
-    ("frames", 0, "at least 1"),
+    ("lstm_hidden", "16", "positive integer"),
+    ("lstm_hidden", [16], "positive integer"),
+    ("lstm_layers", True, "positive integer"),
+    ("frames", 0, "positive integer"),
     ("lstm_hidden", 11, "shape"),
     ("colour", 3, "unknown stage-1 config keys"),
 ])

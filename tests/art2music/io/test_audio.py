@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import soundfile
 
-from art2music.io.audio import AudioLoadError, ClipJob, clip_mel_job, clip_num_samples, load_clip
+from art2music.io.audio import (AudioLoadError, ClipJob, ClipResult, check_clip_job, clip_mel_job, clip_num_samples,
+                                  load_clip)
 from vocoder.mel import MelConfig, num_frames
 
 
@@ -73,3 +74,15 @@ def test_clip_mel_job_returns_mel_or_failure(tmp_path):
     assert result.mel.max() > MelConfig().silence_value + 5  # a loud tone, not silence
     failed = clip_mel_job(ClipJob("b", str(bad), samples, 0.5))
     assert failed.mel is None and failed.reason == "corrupt_audio" and failed.key == "b"
+
+
+def test_check_clip_job_applies_the_mel_jobs_rules_without_a_mel(tmp_path):
+    good, silent, tiny = tmp_path / "good.wav", tmp_path / "silent.wav", tmp_path / "tiny.wav"
+    soundfile.write(good, _tone(2.0, 32000, channels=2), 32000)
+    soundfile.write(silent, np.zeros(44100, dtype=np.float32), 22050)
+    soundfile.write(tiny, _tone(0.01, 22050, channels=1), 22050)  # fewer samples than one mel frame needs
+    samples = clip_num_samples(1.0)
+    assert check_clip_job(ClipJob("g", str(good), samples, 0.5)) == ClipResult("g", None)
+    assert check_clip_job(ClipJob("s", str(silent), samples, 0.5)).reason == "silent_audio"
+    short = ClipJob("t", str(tiny), samples, 0.0)
+    assert check_clip_job(short).reason == clip_mel_job(short).reason == "too_short_audio"

@@ -2,11 +2,34 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import threading
+
 import numpy as np
 import pytest
 from PIL import Image
 
-from art2music.io.images import ImageLoadError, load_image
+from art2music.io.images import MAX_ASPECT_RATIO, ImageLoadError, load_image
+
+
+def _load_within(path, seconds: float = 10.0, **kwargs) -> ImageLoadError:
+    """``load_image(path)``'s error, failing (instead of hanging the suite) if it does not return in time."""
+    outcome: list[BaseException | Image.Image] = []
+
+    def target() -> None:
+        try:
+            outcome.append(load_image(path, **kwargs))
+        except BaseException as error:  # handed to the test thread, which asserts on it
+            outcome.append(error)
+
+    worker = threading.Thread(target=target, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert not worker.is_alive(), f"load_image({path}) did not return within {seconds} s"
+    [result] = outcome
+    assert isinstance(result, ImageLoadError), result
+    return result
 
 
 def _solid(mode: str, size=(8, 6), colour=None) -> Image.Image:
@@ -115,3 +138,41 @@ def test_decompression_bomb_is_refused_before_decoding(tmp_path):
         load_image(path, max_pixels=10_000)
     assert caught.value.reason == "too_large" and "90000" in str(caught.value)
     assert load_image(path).size == (300, 300)  # fine under the default limit
+
+
+def test_special_files_are_refused_without_being_read(tmp_path):
+    fifo = tmp_path / "x.png"
+    os.mkfifo(fifo)
+    (tmp_path / "zero.png").symlink_to("/dev/zero")
+    (tmp_path / "random.png").symlink_to("/dev/urandom")
+    listener = socket.socket(socket.AF_UNIX)
+    socket_path = f"/tmp/a2m-{os.getpid()}.png"  # AF_UNIX paths are limited to ~100 bytes: keep it short
+    listener.bind(socket_path)
+    try:
+        for path, kind in [(fifo, "FIFO"), (tmp_path / "zero.png", "character device"),
+                           (tmp_path / "random.png", "character device"), (socket_path, "socket"),
+                           (tmp_path, "directory")]:
+            error = _load_within(path)
+            assert error.reason == "not_a_file" and kind in error.detail, (path, error)
+    finally:
+        listener.close()
+        os.unlink(socket_path)
+
+
+def test_file_above_the_byte_limit_is_refused_before_reading(tmp_path):
+    path = tmp_path / "x.png"
+    _solid("RGB", size=(64, 64), colour=(1, 2, 3)).save(path)
+    error = _load_within(path, max_bytes=50)
+    assert error.reason == "too_large" and str(path.stat().st_size) in error.detail and "50" in error.detail
+
+
+def test_extreme_aspect_ratio_is_refused_and_a_long_scroll_loads(tmp_path):
+    needle = tmp_path / "needle.png"
+    _solid("L", size=(1, 1_000_000), colour=0).save(needle)
+    assert needle.stat().st_size < 10_000  # tiny on disk, under the pixel limit, yet explosive when resized
+    error = _load_within(needle)
+    assert error.reason == "extreme_aspect_ratio"
+    assert "1x1000000" in error.detail and str(MAX_ASPECT_RATIO) in error.detail
+    scroll = tmp_path / "scroll.png"
+    _solid("RGB", size=(50 * 20, 20), colour=(9, 9, 9)).save(scroll)
+    assert load_image(scroll).size == (1000, 20)

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import csv
 import json
+import os
 import shutil
+import socket
+import threading
+
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,8 +18,8 @@ from PIL import Image
 
 from art2music.pipeline import Art2Music
 from art2music.export.identity import model_folder_identity, pipeline_identity
-from art2music.render.inputs import read_collection
-from art2music.render.results import read_results
+from art2music.render.inputs import MAX_COMMENT_CHARS, MAX_ID_BYTES, read_collection
+from art2music.render.results import ItemResult, read_results, write_results
 from art2music.render.runner import RenderSettings, render_collection
 
 from tests.art2music.render.conftest import SAMPLES, build_tiny_pipeline, write_bad_images, write_tricky_images
@@ -33,11 +39,10 @@ def _by_id(out_dir):
 def test_tricky_images_render_and_bad_ones_fail_by_name(tiny_pipe, tmp_path):
     tricky = write_tricky_images(tmp_path / "in")
     bad = write_bad_images(tmp_path / "in")
-    (tmp_path / "in" / "folder.png").mkdir()
     report = render_collection(tiny_pipe, read_collection(tmp_path / "in"), tmp_path / "out", QUIET)
     results = _by_id(tmp_path / "out")
-    assert report.exit_code == 1 and report.summary == {"ok": len(tricky), "skipped": 0, "failed": len(bad) + 1,
-                                                        "total": len(tricky) + len(bad) + 1}
+    assert report.exit_code == 1 and report.summary == {"ok": len(tricky), "skipped": 0, "failed": len(bad),
+                                                        "total": len(tricky) + len(bad)}
     for kind in tricky:
         result = results[kind]
         assert result.status == "ok", (kind, result)
@@ -52,7 +57,6 @@ def test_tricky_images_render_and_bad_ones_fail_by_name(tiny_pipe, tmp_path):
         result = results[path.stem]
         assert (result.status, result.reason) == ("failed", reason)
         assert result.wav == "" and not (tmp_path / "out" / "audio" / f"{path.stem}.wav").exists()
-    assert results["folder"].reason == "not_a_file"
     # Transparent areas are composited on white, not black: the fully transparent left edge is light.
     with Image.open(tmp_path / "out" / results["transparent"].thumbnail) as thumb:
         assert np.asarray(thumb)[:, 0].mean() > 200
@@ -95,7 +99,7 @@ def test_empty_and_very_long_comments_render(tiny_pipe, tmp_path):
     report = render_collection(tiny_pipe, read_collection(_csv(tmp_path / "c.csv", rows)), tmp_path / "out", QUIET)
     assert report.exit_code == 0
     results = _by_id(tmp_path / "out")
-    assert results["long"].comment == long_comment and len(long_comment) > 5000
+    assert results["long"].comment == long_comment[:MAX_COMMENT_CHARS] and len(long_comment) > MAX_COMMENT_CHARS
     audio = {key: soundfile.read(tmp_path / "out" / results[key].wav)[0] for key in results}
     assert not np.allclose(audio["empty"], audio["short"])  # the comment matters
 
@@ -159,3 +163,73 @@ def test_an_item_that_breaks_the_model_fails_alone(tiny_pipe, tmp_path, monkeypa
 def test_in_memory_identity_tracks_the_weights():
     assert pipeline_identity(build_tiny_pipeline(seed=0)) == pipeline_identity(build_tiny_pipeline(seed=0))
     assert pipeline_identity(build_tiny_pipeline(seed=0)) != pipeline_identity(build_tiny_pipeline(seed=1))
+
+
+def _render_within(pipe, collection, out_dir, seconds: float = 60.0):
+    """``render_collection``'s report, failing (instead of hanging the suite) if it does not return in time."""
+    outcome: list = []
+    worker = threading.Thread(target=lambda: outcome.append(render_collection(pipe, collection, out_dir, QUIET)),
+                              daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert not worker.is_alive(), f"rendering did not finish within {seconds} s (a special file read?)"
+    assert outcome, "rendering raised (see the thread's traceback above)"
+    return outcome[0]
+
+
+def test_special_huge_and_overlong_inputs_fail_alone_by_name(tiny_pipe, tmp_path):
+    art = tmp_path / "art"
+    (art / "nested").mkdir(parents=True)
+    Image.new("RGB", (40, 30), (200, 30, 30)).save(art / "good.png")
+    Image.new("L", (1, 1_000_000), 0).save(art / "needle.png")
+    long_name = "夜" * 80  # 240 bytes: today's limit is bytes, so this id is cut, not a crash
+    Image.new("RGB", (40, 30), (30, 30, 200)).save(art / f"{long_name}.png")
+    os.mkfifo(art / "nested" / "x.png")
+    (art / "y.png").symlink_to("/dev/zero")
+    (art / "dir.png").symlink_to(art / "nested")  # a symlink to a folder, named like an image: not entered
+    socket_path = f"/tmp/a2m-{os.getpid()}-s.png"  # AF_UNIX paths are limited to ~100 bytes
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(socket_path)
+    try:
+        collection = read_collection(art)
+        collection.items.append(type(collection.items[0])("sock", Path(socket_path), "", "socket"))
+        report = _render_within(tiny_pipe, collection, tmp_path / "out")
+    finally:
+        listener.close()
+        os.unlink(socket_path)
+    results = _by_id(tmp_path / "out")
+    assert report.exit_code == 1
+    cut_id = "夜" * (MAX_ID_BYTES // 3)
+    assert results["good"].status == "ok" and results[cut_id].status == "ok"
+    expected = {"needle": ("extreme_aspect_ratio", "1x1000000"), "nested_x": ("not_a_file", "FIFO"),
+                "y": ("not_a_file", "character device"), "sock": ("not_a_file", "socket")}
+    for item_id, (reason, detail) in expected.items():
+        assert (results[item_id].status, results[item_id].reason) == ("failed", reason), results[item_id]
+        assert detail in results[item_id].detail
+    with open(tmp_path / "out" / "results.csv", encoding="utf-8", newline="") as handle:
+        assert {row["id"] for row in csv.DictReader(handle)} == set(results)
+
+
+def test_the_longest_allowed_id_writes_all_its_outputs(tiny_pipe, tmp_path):
+    Image.new("RGB", (40, 30), (200, 30, 30)).save(tmp_path / "red.png")
+    longest = ["é" * (MAX_ID_BYTES // 2) + "a" * (MAX_ID_BYTES % 2), "a" * MAX_ID_BYTES, "夜" * (MAX_ID_BYTES // 3)]
+    assert all(len(name.encode()) == MAX_ID_BYTES for name in longest)
+    report = render_collection(tiny_pipe, read_collection(_csv(tmp_path / "c.csv", [("red.png", "", name)
+                                                                                     for name in longest])),
+                               tmp_path / "out", QUIET)
+    assert report.exit_code == 0, report.results
+    for name in longest:
+        for folder, suffix in (("audio", "wav"), ("mel", "png"), ("thumbs", "jpg"), ("items", "json")):
+            assert (tmp_path / "out" / folder / f"{name}.{suffix}").is_file()
+
+
+def test_results_csv_neutralises_formulas_and_json_keeps_them(tmp_path):
+    comments = ['=HYPERLINK("http://x","click")', "+1", "-sad", "@SUM(A1)", "\tx", "\rx", "calm, -not at the start"]
+    results = [ItemResult(f"i{index}", "red.png", comment, "ok", seconds=1.5) for index, comment in enumerate(comments)]
+    results.append(ItemResult("", "=cmd.png", "", "failed", "missing", "no such file", source="=c.csv:9"))
+    write_results(tmp_path, results, {"model": "demo"})
+    with open(tmp_path / "results.csv", encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["comment"] for row in rows] == ["'" + comment for comment in comments[:5]] + ["'\nx", comments[6], ""]
+    assert (rows[-1]["image"], rows[-1]["source"], rows[0]["seconds"]) == ("'=cmd.png", "'=c.csv:9", "1.5")
+    assert [result.comment for result in read_results(tmp_path)][:7] == comments  # the JSON keeps raw values

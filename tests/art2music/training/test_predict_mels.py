@@ -15,13 +15,10 @@ def test_predict_mels_round_trip(tiny_articaps, tmp_path):
     torch.manual_seed(0)
     model = Stage1Model(Stage1Config(embed_dim=8, fusion_dim=8, decoder_input_dim=8, lstm_hidden=8, lstm_layers=1,
                                      frames=16)).eval()
-    model.save_pretrained(tmp_path / "stage1", {"mel": {}})
-    import json
+    from art2music.export.format import save_stage1
     from vocoder.mel import MelConfig
 
-    config = json.loads((tmp_path / "stage1" / "config.json").read_text())
-    config["mel"] = MelConfig().to_dict()
-    (tmp_path / "stage1" / "config.json").write_text(json.dumps(config))
+    save_stage1(model, tmp_path / "stage1", MelConfig(), {"arch": "art2music-tiny", "pretrained": None})
     out = tmp_path / "predicted"
     assert cli_main(["predict-mels", "--model", str(tmp_path / "stage1"), "--data", str(tiny_articaps),
                      "--out", str(out)]) == 0

@@ -32,7 +32,7 @@ venv: $(VENV)/.installed ## Create .venv and install art2music with pinned depen
 $(VENV)/.installed: pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e ".[data,test]"
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[train,data,midi,eval,test]"
 	@touch $@
 
 test: ## Run the default test suite (under 15 minutes on 2 cores)

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from art2music.io.atomic import atomic_write_text
+from vocoder.files import atomic_write_text
 from art2music.encoders.clip import ClipEncoder, comment_text, weights_identity
 from art2music.audio_engine.stage1 import Stage1Model
 from vocoder.mel import MelConfig

@@ -22,7 +22,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from art2music.io.atomic import atomic_write_text
+from vocoder.files import atomic_write_text
 from vocoder.mel import MelConfig
 
 FORMAT_VERSION = 1

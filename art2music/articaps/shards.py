@@ -28,7 +28,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from art2music.io.atomic import atomic_write_text
+from vocoder.files import atomic_write_text
 from art2music.articaps.build_report import SkippedItem, read_report, write_report
 from art2music.articaps.feature_cache import FeatureCache
 from art2music.articaps.manifest import Manifest, ManifestRow, read_manifest

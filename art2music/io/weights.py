@@ -7,14 +7,13 @@ unexpected or mis-shaped tensor by name.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any, Mapping
 
 import torch
 from torch import nn
 
-from art2music.io.atomic import atomic_write_text, temporary_sibling
+from vocoder.files import atomic_write, atomic_write_text
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -29,12 +28,7 @@ def save_state(module: nn.Module, path: str | Path) -> None:
     from safetensors.torch import save_file
 
     tensors = {name: tensor.detach().cpu().contiguous() for name, tensor in module.state_dict().items()}
-    tmp = temporary_sibling(path)
-    try:
-        save_file(tensors, str(tmp), metadata={"format": "pt"})
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata={"format": "pt"}))
 
 
 def save_module(module: nn.Module, directory: str | Path, config: Mapping[str, Any]) -> None:

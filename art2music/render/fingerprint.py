@@ -19,17 +19,9 @@ from typing import Any, Mapping
 
 import torch
 
-_CHUNK = 1 << 20
+from art2music.io.hashing import file_sha256
+
 _MODEL_FILE_SUFFIXES = (".json", ".safetensors")
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    """Hex SHA-256 of a file's bytes (read in 1 MiB chunks)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def model_folder_identity(folder: str | os.PathLike, vocoder: str | None = None,

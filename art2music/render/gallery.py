@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from art2music.render.outputs import write_text
+from vocoder.files import atomic_write_text
 from art2music.render.results import ItemResult, summarize
 
 GALLERY_NAME = "index.html"
@@ -92,5 +92,5 @@ def gallery_html(results: list[ItemResult], run_info: dict[str, Any]) -> str:
 def write_gallery(out_dir: Path, results: list[ItemResult], run_info: dict[str, Any]) -> Path:
     """Write ``out_dir/index.html`` atomically and return its path."""
     path = Path(out_dir) / GALLERY_NAME
-    write_text(path, gallery_html(results, run_info))
+    atomic_write_text(path, gallery_html(results, run_info))
     return path

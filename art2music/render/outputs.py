@@ -14,7 +14,6 @@ file, which :func:`remove_stale_temporaries` deletes on the next run).
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -22,12 +21,14 @@ import numpy as np
 import soundfile
 from PIL import Image
 
-from art2music.io.atomic import temporary_sibling
+from vocoder.files import atomic_write
+from vocoder.files import remove_stale_temporaries as remove_stale_files
+from vocoder.mel import MelConfig
 
 AUDIO_DIR, MEL_DIR, THUMB_DIR, ITEM_DIR = "audio", "mel", "thumbs", "items"
 THUMBNAIL_SIZE = 256
 WAV_SUBTYPES = {"pcm16": "PCM_16", "float": "FLOAT"}
-MEL_PNG_RANGE = (-11.5129, 2.5)
+MEL_PNG_RANGE = (MelConfig().silence_value, 2.5)
 """Log-magnitude range mapped onto the colour scale: from the mel's silence value, log(1e-5), to a little
 above the loudest values music mels reach; fixed (not per image) so that spectrograms in one gallery
 compare by eye."""
@@ -37,44 +38,6 @@ def output_paths(out_dir: Path, item_id: str) -> dict[str, Path]:
     """The files of item ``item_id``: keys ``wav``, ``png``, ``thumbnail``, ``record``."""
     return {"wav": out_dir / AUDIO_DIR / f"{item_id}.wav", "png": out_dir / MEL_DIR / f"{item_id}.png",
             "thumbnail": out_dir / THUMB_DIR / f"{item_id}.jpg", "record": out_dir / ITEM_DIR / f"{item_id}.json"}
-
-
-def _default_file_mode() -> int:
-    """The mode ``open()`` would give a new file (0o666 minus the umask); temporary files start at 0o600."""
-    umask = os.umask(0o022)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
-_FILE_MODE = _default_file_mode()
-
-
-def _replace_into(path: Path, write) -> None:
-    """Call ``write(tmp_path)``, fsync, give it normal permissions, then atomically rename it onto ``path``.
-
-    (A gallery is often served by a web server as another user: the 0o600 of a temporary file would hide it.)
-    """
-    tmp = temporary_sibling(path)
-    try:
-        write(tmp)
-        with open(tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.chmod(tmp, _FILE_MODE)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def write_text(path: Path, text: str) -> None:
-    """Write UTF-8 ``text`` to ``path`` atomically (records, results files, the gallery)."""
-    _replace_into(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
-
-
-def write_wav(path: Path, waveform: np.ndarray, sample_rate: int, subtype: str = "PCM_16") -> None:
-    """Write a ``(samples,)`` float waveform in [-1, 1] as a mono WAV, atomically."""
-    if waveform.ndim != 1:
-        raise ValueError(f"expected a mono (samples,) waveform, got shape {waveform.shape}")
-    _replace_into(path, lambda tmp: soundfile.write(str(tmp), waveform, sample_rate, subtype=subtype, format="WAV"))
 
 
 @lru_cache(maxsize=1)
@@ -99,13 +62,13 @@ def mel_to_rgb(mel: np.ndarray) -> np.ndarray:
 def write_mel_png(path: Path, mel: np.ndarray) -> None:
     """Write a ``(n_mels, frames)`` log-mel as a PNG (one pixel per frame and bin), atomically."""
     picture = Image.fromarray(mel_to_rgb(mel), mode="RGB")
-    _replace_into(path, lambda tmp: picture.save(tmp, format="PNG", compress_level=1))
+    atomic_write(path, lambda tmp: picture.save(tmp, format="PNG", compress_level=1))
 
 
 def write_thumbnail(path: Path, image: Image.Image, size: int = THUMBNAIL_SIZE) -> None:
     """Write an RGB image shrunk to at most ``size`` pixels on its longer side as a JPEG, atomically."""
     thumbnail = make_thumbnail(image, size)
-    _replace_into(path, lambda tmp: thumbnail.save(tmp, format="JPEG", quality=85))
+    atomic_write(path, lambda tmp: thumbnail.save(tmp, format="JPEG", quality=85))
 
 
 def make_thumbnail(image: Image.Image, size: int = THUMBNAIL_SIZE) -> Image.Image:
@@ -127,15 +90,8 @@ def wav_is_complete(path: Path, sample_rate: int, samples: int) -> bool:
 def remove_stale_temporaries(out_dir: Path) -> list[Path]:
     """Delete temporary files a killed run left in the output folders; returns what was removed.
 
-    Only names made by :func:`art2music.io.atomic.temporary_sibling` (``.<name>.<random>.tmp<suffix>``) are
-    touched. Call it before rendering starts, never while another process writes into ``out_dir``.
+    :func:`vocoder.files.remove_stale_temporaries` on ``out_dir`` and each of its item subfolders. Call it
+    before rendering starts, never while another process writes into ``out_dir``.
     """
-    removed = []
-    for folder in (out_dir, *(out_dir / name for name in (AUDIO_DIR, MEL_DIR, THUMB_DIR, ITEM_DIR))):
-        if not folder.is_dir():
-            continue
-        for path in folder.iterdir():
-            if path.name.startswith(".") and ".tmp" in path.name and path.is_file():
-                path.unlink(missing_ok=True)
-                removed.append(path)
-    return removed
+    folders = (out_dir, *(out_dir / name for name in (AUDIO_DIR, MEL_DIR, THUMB_DIR, ITEM_DIR)))
+    return [path for folder in folders for path in remove_stale_files(folder)]

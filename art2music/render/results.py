@@ -22,7 +22,8 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from art2music.render.outputs import output_paths, write_text
+from art2music.render.outputs import output_paths
+from vocoder.files import atomic_write_text
 
 STATUSES = ("ok", "skipped", "failed")
 RESULTS_JSON, RESULTS_CSV = "results.json", "results.csv"
@@ -62,7 +63,7 @@ class ItemResult:
 
 def write_record(out_dir: Path, result: ItemResult) -> None:
     """Write ``items/<id>.json`` atomically (the last step of rendering an item)."""
-    write_text(output_paths(out_dir, result.id)["record"],
+    atomic_write_text(output_paths(out_dir, result.id)["record"],
                       json.dumps(asdict(result), ensure_ascii=False, indent=1) + "\n")
 
 
@@ -85,13 +86,13 @@ def summarize(results: list[ItemResult]) -> dict[str, int]:
 def write_results(out_dir: Path, results: list[ItemResult], run_info: dict[str, Any]) -> None:
     """Write ``results.json`` (``{"run": ..., "summary": ..., "items": [...]}``) and ``results.csv``."""
     document = {"run": run_info, "summary": summarize(results), "items": [asdict(result) for result in results]}
-    write_text(out_dir / RESULTS_JSON, json.dumps(document, ensure_ascii=False, indent=1) + "\n")
+    atomic_write_text(out_dir / RESULTS_JSON, json.dumps(document, ensure_ascii=False, indent=1) + "\n")
     buffer = io.StringIO(newline="")
     writer = csv.DictWriter(buffer, fieldnames=[f.name for f in fields(ItemResult)], lineterminator="\n")
     writer.writeheader()
     for result in results:
         writer.writerow(asdict(result))
-    write_text(out_dir / RESULTS_CSV, buffer.getvalue())
+    atomic_write_text(out_dir / RESULTS_CSV, buffer.getvalue())
 
 
 def read_results(out_dir: Path) -> list[ItemResult]:

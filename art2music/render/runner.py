@@ -25,11 +25,13 @@ import numpy as np
 from PIL import Image
 
 from art2music.io.images import DEFAULT_MAX_PIXELS, ImageLoadError, load_image
-from art2music.render.fingerprint import file_sha256, item_fingerprint, pipeline_identity
+from art2music.io.hashing import file_sha256
+from art2music.render.fingerprint import item_fingerprint, pipeline_identity
 from art2music.render.inputs import Collection, RenderItem
 from art2music.render.outputs import (WAV_SUBTYPES, output_paths, remove_stale_temporaries,
-                                      wav_is_complete, write_mel_png, write_thumbnail, write_wav)
+                                      wav_is_complete, write_mel_png, write_thumbnail)
 from art2music.render.results import ItemResult, read_record, summarize, write_record, write_results
+from vocoder.audio import write_wav
 
 
 @dataclass(frozen=True)

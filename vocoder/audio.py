@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vocoder.files import atomic_write
+from vocoder.files import UnusableFileError, atomic_write
 
 __all__ = ["AudioError", "load_audio", "read_audio", "check_not_silent", "write_wav", "PEAK", "SILENCE_PEAK",
            "REASONS"]
@@ -40,18 +40,10 @@ _RESAMPLER_MARGIN = 64
 """Extra source samples decoded for a partial read, so the resampler's edge does not reach the kept part."""
 
 
-class AudioError(ValueError):
+class AudioError(UnusableFileError):
     """An audio file cannot be used. ``reason`` is one of :data:`REASONS` (subclasses may allow more)."""
 
-    reasons: tuple[str, ...] = REASONS
-
-    def __init__(self, path: str | os.PathLike, reason: str, detail: str):
-        if reason not in self.reasons:
-            raise ValueError(f"unknown audio failure reason {reason!r}")
-        self.path = Path(path)
-        self.reason = reason
-        self.detail = detail
-        super().__init__(f"{path}: {reason.replace('_', ' ')}: {detail}")
+    reasons = REASONS
 
 
 def read_audio(path: str | os.PathLike, sample_rate: int, max_samples: int | None = None,

@@ -157,7 +157,8 @@ class VocoderDataset(Dataset):
                 return self._example(item)
             except AudioError as error:
                 if not self.skip_bad_audio:
-                    raise
+                    raise AudioError(error.path, error.reason, f"{error.detail}; remove it from the training list, "
+                                     f"or set data.skip_bad_audio to skip such clips") from error
                 warnings.warn(f"skipping clip {item.id}: {error}")
                 last_error = error
         if last_error is None:

@@ -24,11 +24,26 @@ import tempfile
 from pathlib import Path
 from typing import IO, Callable, Iterator
 
-__all__ = ["atomic_open", "atomic_write", "atomic_write_bytes", "atomic_write_text", "is_temporary_name",
-           "remove_stale_temporaries"]
+__all__ = ["UnusableFileError", "atomic_open", "atomic_write", "atomic_write_bytes", "atomic_write_text",
+           "is_temporary_name", "remove_stale_temporaries"]
 
 #: ``.<name>.<random>.tmp<suffix>``; ``<random>`` is mkstemp's: eight lower-case letters, digits or underscores.
 _TEMPORARY_NAME = re.compile(r"\.(?P<name>.+)\.[a-z0-9_]{8}\.tmp(?P<suffix>(\.[^.]*)?)")
+
+
+class UnusableFileError(ValueError):
+    """An input file cannot be used: ``path``, a machine-readable ``reason`` (one of the subclass's ``reasons``)
+    and a human ``detail``. The one shape of the audio and image readers' errors, which reports list by reason."""
+
+    reasons: tuple[str, ...] = ()
+
+    def __init__(self, path: str | os.PathLike, reason: str, detail: str):
+        if reason not in self.reasons:
+            raise ValueError(f"unknown {type(self).__name__} reason {reason!r}; expected one of {self.reasons}")
+        self.path = Path(path)
+        self.reason = reason
+        self.detail = detail
+        super().__init__(f"{path}: {reason.replace('_', ' ')}: {detail}")
 
 
 def _umask() -> int:

@@ -15,6 +15,8 @@ from torch import nn
 
 from art2music.audio_engine.decoders.bilstm import BiLSTMMelDecoder
 from art2music.audio_engine.fusion import GatedResidualFusion
+from art2music.io.audio import PAPER_FRAMES
+from vocoder.mel import MelConfig
 
 
 @dataclass(frozen=True)
@@ -26,8 +28,8 @@ class Stage1Config:
     decoder_input_dim: int = 512
     lstm_hidden: int = 512
     lstm_layers: int = 4
-    frames: int = 862
-    n_mels: int = 80
+    frames: int = PAPER_FRAMES
+    n_mels: int = MelConfig().n_mels
     dropout: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
@@ -79,6 +81,3 @@ class Stage1Model(nn.Module):
         load_module_weights(model, directory)
         return model.eval(), config
 
-
-def count_parameters(module: nn.Module, trainable_only: bool = False) -> int:
-    return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)

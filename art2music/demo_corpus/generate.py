@@ -43,10 +43,11 @@ from art2music.demo_corpus.texts import write_caption, write_comment
 from art2music.articaps.musiccaps import MUSICCAPS_COLUMNS
 from art2music.emotions import EMOTIONS, normalize_emotion
 from vocoder.files import atomic_write, atomic_write_text
+from vocoder.mel import MelConfig
 
 STYLES = ("Abstract_Expressionism", "Color_Field_Painting", "Lyrical_Abstraction", "Action_painting")
 DEMO_ENCODER_WEIGHTS = Path(__file__).resolve().parents[1] / "assets" / "demo" / "encoder" / "open_clip_model.safetensors"
-SAMPLE_RATE = 22050
+SAMPLE_RATE = MelConfig().sample_rate
 _KIND = {"painting": 1, "comment": 2, "clip": 3}
 
 

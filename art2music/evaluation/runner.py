@@ -154,7 +154,7 @@ class _Scorer:
         if not live:
             return outcomes
         predicted = pipe.embeddings_to_mel(text, image).float().cpu()
-        true_mels = torch.from_numpy(np.stack([cache.mel(row) for row in live]))
+        true_mels = torch.from_numpy(cache.mel_batch(live))
         model_audio = pipe.mel_to_audio(predicted)
         model_gl_audio = self._griffin_lim(predicted)
         copy_audio = pipe.mel_to_audio(true_mels)

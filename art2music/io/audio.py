@@ -20,10 +20,10 @@ import numpy as np
 
 from vocoder.audio import REASONS as DECODE_REASONS
 from vocoder.audio import SILENCE_PEAK, AudioError, check_not_silent, read_audio
-from vocoder.mel import MelConfig
+from vocoder.mel import MelConfig, num_frames
 
-__all__ = ["AudioLoadError", "ClipJob", "ClipResult", "DEFAULT_MIN_SECONDS", "REASONS", "SILENCE_PEAK",
-           "clip_mel_job", "clip_num_samples", "load_clip", "waveform_to_mel"]
+__all__ = ["AudioLoadError", "ClipJob", "ClipResult", "DEFAULT_MIN_SECONDS", "PAPER_CLIP_SECONDS", "PAPER_FRAMES",
+           "REASONS", "SILENCE_PEAK", "clip_mel_job", "clip_num_samples", "load_clip", "waveform_to_mel"]
 
 DEFAULT_MIN_SECONDS = 1.0
 """Clips shorter than this are rejected: under a second of music carries no tempo or phrase."""
@@ -46,6 +46,13 @@ def clip_num_samples(seconds: float, config: MelConfig = MelConfig()) -> int:
     if not seconds > 0:
         raise ValueError(f"clip length must be positive, got {seconds} s")
     return int(round(seconds * config.sample_rate)) + config.hop_length
+
+
+PAPER_CLIP_SECONDS = 10.0
+"""The paper's clip length: stage-1 targets are the mels of 10 s of music."""
+
+PAPER_FRAMES = num_frames(clip_num_samples(PAPER_CLIP_SECONDS))
+"""Mel frames of a paper clip (862): the default decoder length."""
 
 
 def load_clip(path: str | os.PathLike, num_samples: int, config: MelConfig = MelConfig(),

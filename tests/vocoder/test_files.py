@@ -70,3 +70,14 @@ def test_stale_temporaries_are_exactly_the_names_the_writer_makes(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(kept + [".dir.abc123de.tmp", "x.wav", "noext",
                                                                   "archive.tar.gz"])
     assert remove_stale_temporaries(tmp_path / "absent") == []
+
+
+def test_unusable_file_errors_share_one_shape_and_check_their_reasons(tmp_path):
+    from art2music.io.images import ImageLoadError
+    from vocoder.audio import AudioError
+
+    error = ImageLoadError(tmp_path / "a.png", "not_an_image", "Pillow cannot identify it")
+    assert (error.path, error.reason, str(error)) == (tmp_path / "a.png", "not_an_image",
+                                                     f"{tmp_path / 'a.png'}: not an image: Pillow cannot identify it")
+    with pytest.raises(ValueError, match="unknown AudioError reason 'not_an_image'"):
+        AudioError(tmp_path / "a.wav", "not_an_image", "images only")

@@ -7,7 +7,6 @@ import json
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 import art2music.articaps.features as features
 from art2music.io.audio import clip_num_samples, load_clip, waveform_to_mel
@@ -16,6 +15,7 @@ from art2music.articaps.builder import main
 from art2music.articaps.feature_cache import FeatureCache
 from art2music.articaps.manifest import read_manifest
 from art2music.encoders.clip import ClipEncoder
+from art2music.io.images import load_image
 from vocoder.mel import num_frames
 
 # Everything in train and every comment paired with every clip, so every broken file gets looked at.
@@ -48,8 +48,8 @@ def test_build_writes_manifest_cache_and_report(raw_corpus, tmp_path):
     assert np.allclose(cache.mel(5), expected_mel[:, :87], atol=0.02)
     torch.manual_seed(0)
     encoder = ClipEncoder("art2music-tiny", None)
-    image = Image.open(manifest.resolve(row.image_path)).convert("RGB")
-    image_vector, text_vector = encoder.embed([image], [f"{row.emotion}: {row.comment}"])
+    image = load_image(manifest.resolve(row.image_path))
+    text_vector, image_vector = encoder.embed([image], [f"{row.emotion}: {row.comment}"])
     assert np.allclose(cache.image_embeddings[5], image_vector[0].numpy(), atol=1e-4)
     assert np.allclose(cache.text_embeddings[5], text_vector[0].numpy(), atol=1e-4)
     summary = json.loads((out / "build.json").read_text())

@@ -115,7 +115,8 @@ def measure(pipe: Art2Music, csv_path: Path, out_dir: Path, batch_size: int, rou
 def stage_times(pipe: Art2Music, csv_path: Path, batch_size: int) -> dict:
     """Seconds per image of each step for one batch (to explain where the time goes)."""
     from art2music.io.images import load_image
-    from art2music.render.outputs import write_mel_png, write_wav
+    from art2music.render.outputs import write_mel_png
+    from vocoder.audio import write_wav
 
     collection = read_collection(csv_path)
     items = collection.items[:batch_size]

@@ -29,6 +29,7 @@ def synthetic_articaps(directory: Path, count: int, frames: int, embed_dim: int,
 
     from art2music.articaps.feature_cache import FeatureCache
     from art2music.articaps.manifest import Manifest, ManifestRow
+    from art2music.encoders.clip import DEFAULT_TEXT_TEMPLATE
     from vocoder.mel import MelConfig
 
     rng = np.random.default_rng(0)
@@ -39,7 +40,8 @@ def synthetic_articaps(directory: Path, count: int, frames: int, embed_dim: int,
         rows.append(ManifestRow(f"p{index}", f"images/{index}.jpg", "a quiet evening by the sea makes me calm",
                                 "contentment", f"audio/{index}.wav", "soft piano", 0.5, "train"))
     Manifest(rows, directory).write(directory / "manifest.csv")
-    spec = {"arch": arch, "pretrained": None, "normalize": True, "embed_dim": embed_dim, "text_template": "{comment}"}
+    spec = {"arch": arch, "pretrained": None, "normalize": True, "embed_dim": embed_dim,
+            "text_template": DEFAULT_TEXT_TEMPLATE}
     cache = FeatureCache.create(directory / "cache", [r.id for r in rows], frames, MelConfig(), spec, embed_dim)
     for index in range(count):
         cache.write_mel(index, rng.normal(-6, 2, (80, frames)).astype(np.float32))

@@ -13,6 +13,8 @@ from pathlib import Path
 RESULTS = Path(__file__).resolve().parent / "results"
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from vocoder.files import atomic_write_text  # noqa: E402  (needs the path above)
+
 
 def machine() -> dict:
     """CPU model, core count, memory and library versions, recorded with every result."""
@@ -46,7 +48,5 @@ def write_result(name: str, payload: dict) -> Path:
     """Write ``bench/results/<name>.json`` atomically, with the machine description added."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps({"benchmark": name, "machine": machine(), **payload}, indent=2) + "\n")
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps({"benchmark": name, "machine": machine(), **payload}, indent=2) + "\n")
     return path

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import time
@@ -26,6 +25,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 BENCH_DIR = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH_DIR.parent))
+
+from vocoder.files import atomic_write_text  # noqa: E402  (needs the repository on the path)
+
 QUICK_FALLBACK: dict[str, list[str]] = {
     "vocoder": ["--versions", "v2", "--rounds", "1", "--seconds", "3"],
     "render": ["--skip-paper", "--rounds", "1", "--demo-images", "4", "--batch-sizes", "1", "4"],
@@ -199,12 +202,6 @@ def results_markdown(results: dict[str, dict[str, Any]], runs: list[BenchmarkRun
     return "\n".join(lines)
 
 
-def write_text_atomically(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def main(argv: list[str] | None = None, bench_dir: Path = BENCH_DIR) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="short runs (passed through to each benchmark)")
@@ -225,7 +222,7 @@ def main(argv: list[str] | None = None, bench_dir: Path = BENCH_DIR) -> int:
                 continue
             runs.append(run_benchmark(name, script, quick_arguments(name, script) if args.quick else [], args.timeout))
     results = load_results(bench_dir / "results")
-    write_text_atomically(bench_dir / "RESULTS.md", results_markdown(results, runs))
+    atomic_write_text(bench_dir / "RESULTS.md", results_markdown(results, runs))
     failed = [run.name for run in runs if not run.ok]
     print(f"\nwrote {bench_dir / 'RESULTS.md'} ({len(results)} results)"
           + (f"; FAILED: {', '.join(failed)}" if failed else ""), flush=True)

@@ -27,6 +27,7 @@ def make_tiny_articaps(directory: Path, count: int = 12, frames: int = 16, embed
 
     from art2music.articaps.feature_cache import FeatureCache
     from art2music.articaps.manifest import Manifest, ManifestRow
+    from art2music.encoders.clip import DEFAULT_TEXT_TEMPLATE
     from vocoder.mel import MelConfig
 
     rng = np.random.default_rng(seed)
@@ -48,7 +49,7 @@ def make_tiny_articaps(directory: Path, count: int = 12, frames: int = 16, embed
     Manifest(rows, directory).write(directory / "manifest.csv")
     mel_config = MelConfig()
     spec = encoder_spec or {"arch": "art2music-tiny", "pretrained": None, "normalize": True, "embed_dim": embed_dim,
-                            "text_template": "{comment}"}
+                            "text_template": DEFAULT_TEXT_TEMPLATE}
     cache = FeatureCache.create(directory / "cache", [r.id for r in rows], frames, mel_config, spec, embed_dim)
     bins = np.linspace(0, 1, mel_config.n_mels)[:, None]
     time = np.linspace(0, 1, frames)[None, :]

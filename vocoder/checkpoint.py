@@ -15,9 +15,7 @@ Every load is strict: missing keys, unexpected keys and shape mismatches are rep
 from __future__ import annotations
 
 import json
-import os
 import pickle
-import tempfile
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -25,6 +23,7 @@ import torch
 from torch import nn
 
 from vocoder.config import GeneratorConfig, read_official_config
+from vocoder.files import atomic_write, atomic_write_text
 from vocoder.generator import Generator
 from vocoder.mel import MelConfig
 from vocoder.precision import resolve_precision
@@ -40,26 +39,6 @@ CONFIG_NAME = "config.json"
 
 class CheckpointError(ValueError):
     """A checkpoint cannot be loaded: wrong format, refused pickle, key or shape or config mismatch."""
-
-
-def _atomic_write(path: Path, write) -> None:
-    """Call ``write(tmp_path)`` then rename the temporary file over ``path`` (no half-written files)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; release files should be readable
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current
 
 
 def load_official_state(path: str | Path) -> dict[str, Any]:
@@ -207,9 +186,10 @@ def save_export(generator: Generator, directory: str | Path) -> Path:
 
     directory = Path(directory)
     state = {k: v.cpu() for k, v in _plain_state(generator).items()}
-    _atomic_write(directory / EXPORT_WEIGHTS, lambda tmp: save_file(state, tmp, metadata={"format": EXPORT_FORMAT}))
+    atomic_write(directory / EXPORT_WEIGHTS,
+                 lambda tmp: save_file(state, str(tmp), metadata={"format": EXPORT_FORMAT}))
     config = {"format": EXPORT_FORMAT, "generator": generator.config.to_dict(), "mel": generator.mel_config.to_dict()}
-    _atomic_write(directory / CONFIG_NAME, lambda tmp: Path(tmp).write_text(json.dumps(config, indent=2) + "\n"))
+    atomic_write_text(directory / CONFIG_NAME, json.dumps(config, indent=2) + "\n")
     return directory
 
 
@@ -235,9 +215,9 @@ def save_official(generator: Generator, path: str | Path) -> Path:
     else:
         state = weight_norm_state(generator.float32_state_dict(), [name for name, _ in _conv_modules(generator)])
     state = {k: v.detach().cpu().contiguous() for k, v in state.items()}
-    _atomic_write(path, lambda tmp: torch.save({"generator": state}, tmp))
+    atomic_write(path, lambda tmp: torch.save({"generator": state}, tmp))
     config = official_config(generator)
-    _atomic_write(path.parent / CONFIG_NAME, lambda tmp: Path(tmp).write_text(json.dumps(config, indent=2) + "\n"))
+    atomic_write_text(path.parent / CONFIG_NAME, json.dumps(config, indent=2) + "\n")
     return path
 
 

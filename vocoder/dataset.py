@@ -150,15 +150,21 @@ class VocoderDataset(Dataset):
         return int(torch.randint(0, available + 1, ()).item())
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        last_error: AudioError | None = None
         for offset in range(len(self.items)):
             item = self.items[(index + offset) % len(self.items)]
             try:
                 return self._example(item)
             except AudioError as error:
                 if not self.skip_bad_audio:
-                    raise
+                    raise AudioError(error.path, error.reason, f"{error.detail}; remove it from the training list, "
+                                     f"or set data.skip_bad_audio to skip such clips") from error
                 warnings.warn(f"skipping clip {item.id}: {error}")
-        raise AudioError(f"none of the {len(self.items)} clips could be read (see the warnings above)")
+                last_error = error
+        if last_error is None:
+            raise IndexError("the dataset is empty")
+        raise AudioError(last_error.path, last_error.reason, f"none of the {len(self.items)} clips could be read "
+                         f"(see the warnings above); the last one: {last_error.detail}") from last_error
 
     def _example(self, item: VocoderItem) -> tuple[torch.Tensor, torch.Tensor]:
         config = self.mel_config

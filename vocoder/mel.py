@@ -73,6 +73,10 @@ class MelConfig:
         """Duration in seconds of ``frames`` mel frames."""
         return frames * self.hop_length / self.sample_rate
 
+    def seconds_to_frames(self, seconds: float) -> int:
+        """The whole number of mel frames nearest to ``seconds`` (e.g. 0.96 s → 83 frames at 22050 Hz / 256)."""
+        return round(seconds * self.sample_rate / self.hop_length)
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 

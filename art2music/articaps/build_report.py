@@ -14,7 +14,7 @@ from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Iterable
 
-from art2music.io.atomic import atomic_write_text
+from vocoder.files import atomic_write_text
 
 REASONS: dict[str, str] = {
     "malformed_row": "a CSV row with the wrong number of fields, a bad value, or bytes that are not UTF-8",

@@ -25,7 +25,7 @@ from typing import Any
 from art2music.cli import parse_arguments
 from art2music.articaps.artemis import read_artemis
 from art2music.encoders.clip import check_text_template
-from art2music.io.audio import DEFAULT_MIN_SECONDS, clip_num_samples
+from art2music.io.audio import DEFAULT_MIN_SECONDS, PAPER_CLIP_SECONDS, PAPER_FRAMES, clip_num_samples
 from art2music.articaps.build_report import count_reasons
 from art2music.articaps.csv_records import CsvFormatError
 from art2music.articaps.matching import MatchConfig
@@ -34,6 +34,7 @@ from art2music.articaps.planning import fingerprint, plan_pairs
 from art2music.articaps.shards import (BuildLayout, NoUsablePairs, ShardSpec, load_plan, mark_shard_done, merge_shards,
                                    plan_chunk_rows, publish_plan, shard_finished)
 from art2music.articaps.splits import SplitFractions
+from art2music.encoders.clip import DEFAULT_TEXT_TEMPLATE
 from vocoder.mel import MelConfig, num_frames
 
 
@@ -58,14 +59,16 @@ def build_parser() -> argparse.ArgumentParser:
     encoder.add_argument("--encoder-arch", default="ViT-H-14", help="OpenCLIP architecture (default %(default)s)")
     encoder.add_argument("--encoder-pretrained", default="laion2b_s32b_b79k",
                          help="pretrained tag, weights file, or 'none' for random init (default %(default)s)")
-    encoder.add_argument("--text-template", default="{comment}",
+    encoder.add_argument("--text-template", default=DEFAULT_TEXT_TEMPLATE,
                          help="text given to CLIP; placeholders {comment}, {emotion} (default %(default)s)")
     encoder.add_argument("--device", default="cpu",
                          help="torch device for the CLIP encoder and the matching text model (default %(default)s)")
     encoder.add_argument("--batch-size", type=int, default=32, help="images per encoder batch (default %(default)s)")
     audio = parser.add_argument_group("audio")
-    audio.add_argument("--seconds", type=float, default=10.0,
-                       help="clip length; round(seconds*22050)+256 samples, 10 s = 862 frames (default %(default)s)")
+    mel = MelConfig()
+    audio.add_argument("--seconds", type=float, default=PAPER_CLIP_SECONDS,
+                       help=f"clip length; round(seconds*{mel.sample_rate})+{mel.hop_length} samples, "
+                            f"{PAPER_CLIP_SECONDS:g} s = {PAPER_FRAMES} frames (default %(default)s)")
     audio.add_argument("--min-seconds", type=float, default=DEFAULT_MIN_SECONDS,
                        help="shorter clips are skipped as too short (default %(default)s)")
     matching = parser.add_argument_group("matching and splits")

@@ -4,7 +4,8 @@ Layout of a cache folder (row ``k`` everywhere is row ``k`` of the manifest it w
 
     cache.json               format version, row count, frames, mel config, encoder spec, embedding size
     ids.txt                  the pair ids, one per line, in row order
-    mels.npy                 (N, frames, n_mels) float16 log-mels, silence-padded
+    mels.npy                 (N, frames, n_mels) float16 log-mels, silence-padded (this layout is private
+                             to this module: readers get (n_mels, frames) float32 from mel() and friends)
     image_embeddings.npy     (N, D) float32 image embeddings
     text_embeddings.npy      (N, D) float32 comment embeddings
     mel_done.npy             (N,) uint8, 1 once row k's mel is written (so builders can resume)
@@ -22,7 +23,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from art2music.io.atomic import atomic_write_text
+from vocoder.files import atomic_write_text
 from vocoder.mel import MelConfig
 
 FORMAT_VERSION = 1
@@ -37,7 +38,9 @@ class FeatureCache:
     """Memory-mapped mels and embeddings for one manifest.
 
     Use :meth:`create` to allocate a new cache and :meth:`open` to read (or resume writing) one.
-    Attributes ``mels``, ``image_embeddings``, ``text_embeddings`` are numpy memmaps.
+    Attributes ``image_embeddings`` and ``text_embeddings`` are numpy memmaps; mels are read through
+    :meth:`mel`, :meth:`mel_batch`, :meth:`mean_mel` and :meth:`mean_mel_per_bin`, which return the
+    project's ``(n_mels, frames)`` layout whatever the file stores.
     """
 
     def __init__(self, directory: Path, meta: dict[str, Any], ids: list[str], writable: bool):
@@ -46,7 +49,7 @@ class FeatureCache:
         self.ids = ids
         self.writable = writable
         mode = "r+" if writable else "r"
-        self.mels = np.load(directory / "mels.npy", mmap_mode=mode)
+        self._mels = np.load(directory / "mels.npy", mmap_mode=mode)  # (N, frames, n_mels) float16
         self.image_embeddings = np.load(directory / "image_embeddings.npy", mmap_mode=mode)
         self.text_embeddings = np.load(directory / "text_embeddings.npy", mmap_mode=mode)
         self.mel_done = np.load(directory / "mel_done.npy", mmap_mode=mode)
@@ -152,12 +155,12 @@ class FeatureCache:
             raise CacheMismatchError(f"{directory}: ids differ from the manifest's (cache has {len(recorded_ids)} "
                                      f"rows, manifest {len(ids)}); the manifest changed since the cache was built")
         cache = cls(directory, meta, recorded_ids, writable)
-        expected = {"mels": (len(recorded_ids), meta["frames"], cache.mel_config.n_mels),
+        expected = {"_mels": (len(recorded_ids), meta["frames"], cache.mel_config.n_mels),
                     "image_embeddings": (len(recorded_ids), meta["embed_dim"]),
                     "text_embeddings": (len(recorded_ids), meta["embed_dim"])}
         for name, shape in expected.items():
             if getattr(cache, name).shape != shape:
-                raise CacheMismatchError(f"{directory}: {name}.npy has shape {getattr(cache, name).shape}, "
+                raise CacheMismatchError(f"{directory}: {name.lstrip('_')}.npy has shape {getattr(cache, name).shape}, "
                                          f"expected {shape}")
         return cache
 
@@ -175,8 +178,18 @@ class FeatureCache:
         row = np.full((self.frames, n_mels), self.mel_config.silence_value, dtype=np.float32)
         length = min(self.frames, mel.shape[1])
         row[:length] = mel[:, :length].T
-        self.mels[index] = row.astype(np.float16)
+        self._mels[index] = row.astype(np.float16)
         self.mel_done[index] = 1
+
+    def copy_row_from(self, index: int, source: "FeatureCache", source_index: int) -> None:
+        """Copy row ``source_index`` of ``source`` (mel and embeddings, bit for bit) into row ``index``.
+
+        Done-flags are left to the caller (set them after :meth:`flush`, as a merge does).
+        """
+        self._require_writable()
+        self._mels[index] = source._mels[source_index]
+        self.image_embeddings[index] = source.image_embeddings[source_index]
+        self.text_embeddings[index] = source.text_embeddings[source_index]
 
     def write_embeddings(self, indices: Sequence[int], image_embeddings: np.ndarray,
                          text_embeddings: np.ndarray) -> None:
@@ -192,8 +205,8 @@ class FeatureCache:
 
     def flush(self) -> None:
         """Push written rows to disk (data before done-flags, so a crash never marks unwritten rows done)."""
-        for name in ("mels", "image_embeddings", "text_embeddings", "mel_done", "embedding_done"):
-            getattr(self, name).flush()
+        for array in (self._mels, self.image_embeddings, self.text_embeddings, self.mel_done, self.embedding_done):
+            array.flush()
 
     def _require_writable(self) -> None:
         if not self.writable:
@@ -207,6 +220,32 @@ class FeatureCache:
     def is_complete(self) -> bool:
         return self.missing_rows().size == 0
 
+    # ------------------------------------------------------------------ reading mels
     def mel(self, index: int) -> np.ndarray:
-        """Row ``index``'s log-mel as float32 ``(n_mels, frames)``."""
-        return np.asarray(self.mels[index], dtype=np.float32).T
+        """Row ``index``'s log-mel as contiguous float32 ``(n_mels, frames)``."""
+        return np.ascontiguousarray(np.asarray(self._mels[index], dtype=np.float32).T)
+
+    def mel_batch(self, rows: Sequence[int]) -> np.ndarray:
+        """The log-mels of ``rows`` as contiguous float32 ``(len(rows), n_mels, frames)``."""
+        stored = np.asarray(self._mels[np.asarray(rows, dtype=np.int64)], dtype=np.float32)
+        return np.ascontiguousarray(stored.transpose(0, 2, 1))
+
+    def mean_mel(self, rows: Sequence[int]) -> np.ndarray:
+        """``(n_mels, frames)`` float32 mean of the log-mels of ``rows`` (accumulated in float64, row by row)."""
+        if len(rows) == 0:
+            raise ValueError("the mean of no mels is undefined; give at least one row")
+        total = np.zeros(self._mels.shape[1:], dtype=np.float64)
+        for row in rows:
+            total += np.asarray(self._mels[row], dtype=np.float64)
+        return np.ascontiguousarray((total / len(rows)).T.astype(np.float32))
+
+    def mean_mel_per_bin(self, rows: Sequence[int], chunk: int = 256) -> np.ndarray:
+        """``(n_mels,)`` float32 mean log-mel of each bin over all frames of ``rows`` (float64, ``chunk`` rows
+        at a time so memory stays bounded)."""
+        if len(rows) == 0:
+            raise ValueError("the mean of no mels is undefined; give at least one row")
+        rows = np.asarray(rows, dtype=np.int64)
+        total = np.zeros(self._mels.shape[-1], dtype=np.float64)
+        for start in range(0, len(rows), chunk):
+            total += np.asarray(self._mels[rows[start:start + chunk]], dtype=np.float64).sum(axis=(0, 1))
+        return (total / (len(rows) * self.frames)).astype(np.float32)

@@ -21,11 +21,13 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from art2music.io.audio import DEFAULT_MIN_SECONDS, ClipJob, ClipResult, check_clip_job, clip_mel_job
+from art2music.io.audio import (DEFAULT_MIN_SECONDS, PAPER_CLIP_SECONDS, ClipJob, ClipResult, check_clip_job,
+                                clip_mel_job, clip_num_samples)
 from art2music.articaps.build_report import SkippedItem
 from art2music.articaps.feature_cache import FeatureCache
 from art2music.io.images import ImageLoadError, load_image
 from art2music.articaps.manifest import ManifestRow
+from art2music.encoders.clip import DEFAULT_TEXT_TEMPLATE
 from vocoder.mel import MelConfig
 
 MIN_JOBS_PER_WORKER = 8
@@ -51,9 +53,9 @@ class FeatureSettings:
     """
 
     mel_config: MelConfig = MelConfig()
-    num_samples: int = 220_500 + 256
+    num_samples: int = clip_num_samples(PAPER_CLIP_SECONDS)
     min_seconds: float = DEFAULT_MIN_SECONDS
-    text_template: str = "{comment}"
+    text_template: str = DEFAULT_TEXT_TEMPLATE
     workers: int = 1
     batch_size: int = 32
     progress: bool = True

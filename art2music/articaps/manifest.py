@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from art2music.io.atomic import atomic_write_text
+from vocoder.files import atomic_write_text
 from art2music.emotions import normalize_emotion
 
 COLUMNS: tuple[str, ...] = ("id", "image_path", "comment", "emotion", "audio_path", "caption", "match_score", "split")

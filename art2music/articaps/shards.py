@@ -34,7 +34,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from art2music.io.atomic import atomic_write_text
+from vocoder.files import atomic_write_text
 from art2music.articaps.build_report import SkippedItem, read_report, write_report
 from art2music.articaps.feature_cache import FeatureCache
 from art2music.articaps.manifest import Manifest, ManifestRow, read_manifest
@@ -180,9 +180,7 @@ def merge_shards(layout: BuildLayout, count: int, fingerprint: str, summary: dic
             merged = FeatureCache.create(private, [row.id for row in final_rows], template.frames, template.mel_config,
                                          template.encoder_spec, template.embed_dim)
             for new, (_, cache, local) in enumerate(kept):
-                merged.mels[new] = cache.mels[local]
-                merged.image_embeddings[new] = cache.image_embeddings[local]
-                merged.text_embeddings[new] = cache.text_embeddings[local]
+                merged.copy_row_from(new, cache, local)
             merged.flush()  # data before flags
             merged.mel_done[:] = 1
             merged.embedding_done[:] = 1

@@ -10,8 +10,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from vocoder.mel import MelConfig
 
-def frequency_weights(n_mels: int = 80, low: float = 1.0, high: float = 1.5) -> torch.Tensor:
+
+def frequency_weights(n_mels: int = MelConfig().n_mels, low: float = 1.0, high: float = 1.5) -> torch.Tensor:
     """``(n_mels,)`` weights rising linearly from ``low`` (bin 0) to ``high`` (bin n_mels-1)."""
     if n_mels < 2:
         raise ValueError(f"n_mels must be at least 2, got {n_mels}")
@@ -25,7 +27,7 @@ class FrequencyWeightedL1(nn.Module):
     weights' mean), so a uniform error ``e`` gives ``e · mean(w) = 1.25 e`` with the default weights.
     """
 
-    def __init__(self, n_mels: int = 80, low: float = 1.0, high: float = 1.5):
+    def __init__(self, n_mels: int = MelConfig().n_mels, low: float = 1.0, high: float = 1.5):
         super().__init__()
         self.register_buffer("weights", frequency_weights(n_mels, low, high), persistent=False)
 

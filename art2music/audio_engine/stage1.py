@@ -14,6 +14,8 @@ from torch import nn
 
 from art2music.audio_engine.decoders.bilstm import BiLSTMMelDecoder
 from art2music.audio_engine.fusion import GatedResidualFusion
+from art2music.io.audio import PAPER_FRAMES
+from vocoder.mel import MelConfig
 
 
 @dataclass(frozen=True)
@@ -25,8 +27,8 @@ class Stage1Config:
     decoder_input_dim: int = 512
     lstm_hidden: int = 512
     lstm_layers: int = 4
-    frames: int = 862
-    n_mels: int = 80
+    frames: int = PAPER_FRAMES
+    n_mels: int = MelConfig().n_mels
     dropout: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
@@ -72,6 +74,3 @@ class Stage1Model(nn.Module):
                              f"got {text_embedding.shape[-1]}-d")
         return self.decoder(self.fusion(text_embedding, image_embedding), frames)
 
-
-def count_parameters(module: nn.Module, trainable_only: bool = False) -> int:
-    return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)

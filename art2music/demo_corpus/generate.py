@@ -34,7 +34,6 @@ from pathlib import Path
 import numpy as np
 
 from art2music.cli import parse_arguments
-from art2music.io.atomic import atomic_write_text, temporary_sibling
 from art2music.articaps.artemis import ARTEMIS_COLUMNS
 from art2music.demo_corpus.composition import compose
 from art2music.demo_corpus.paintings import paint
@@ -43,10 +42,12 @@ from art2music.demo_corpus.synthesis import SynthesisUnavailable, find_fluidsynt
 from art2music.demo_corpus.texts import write_caption, write_comment
 from art2music.articaps.musiccaps import MUSICCAPS_COLUMNS
 from art2music.emotions import EMOTIONS, normalize_emotion
+from vocoder.files import atomic_write, atomic_write_text
+from vocoder.mel import MelConfig
 
 STYLES = ("Abstract_Expressionism", "Color_Field_Painting", "Lyrical_Abstraction", "Action_painting")
 DEMO_ENCODER_WEIGHTS = Path(__file__).resolve().parents[1] / "assets" / "demo" / "encoder" / "open_clip_model.safetensors"
-SAMPLE_RATE = 22050
+SAMPLE_RATE = MelConfig().sample_rate
 _KIND = {"painting": 1, "comment": 2, "clip": 3}
 
 
@@ -86,9 +87,7 @@ def generate_raw(out: Path, emotions: tuple[str, ...], paintings_per_emotion: in
             shape_style = profile.shapes[int(rng.integers(len(profile.shapes)))]
             image = paint(profile, rng, image_size, shape_style)
             target = raw / "wikiart" / style / f"{name}.jpg"
-            temporary = temporary_sibling(target)
-            image.save(temporary, format="JPEG", quality=90)
-            os.replace(temporary, target)
+            atomic_write(target, lambda tmp, image=image: image.save(tmp, format="JPEG", quality=90))
             labels.append(("painting", f"{style}/{name}", emotion))
             text_rng = item_rng(seed, "comment", emotion, index)  # comments name the shapes actually painted
             for _ in range(comments_per_painting):

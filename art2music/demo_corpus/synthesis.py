@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from vocoder.audio import write_wav
+
 SOUNDFONT_ENV = "ART2MUSIC_SOUNDFONT"
 SOUNDFONT_CANDIDATES = ("/usr/share/sounds/sf2/FluidR3_GM.sf2", "/usr/share/sounds/sf2/default-GM.sf2",
                         "/usr/share/soundfonts/FluidR3_GM.sf2", "/usr/share/soundfonts/default.sf2",
@@ -84,12 +86,5 @@ def render_midi(midi_path: str | os.PathLike, wav_path: str | os.PathLike, sound
     peak = float(np.abs(mono).max())
     if peak > 0.99:
         mono *= 0.99 / peak
-    from art2music.io.atomic import temporary_sibling
-
-    temporary = temporary_sibling(wav_path)
-    try:
-        soundfile.write(str(temporary), mono, sample_rate, subtype="PCM_16", format="WAV")
-        os.replace(temporary, wav_path)
-    finally:
-        temporary.unlink(missing_ok=True)
+    write_wav(wav_path, mono, sample_rate, subtype="PCM_16")
     return min(peak, 0.99)

@@ -29,6 +29,9 @@ _registered = False
 TEXT_PLACEHOLDERS = ("comment", "emotion")
 """The names a text template may use (``{comment}``, ``{emotion}``): what :func:`comment_text` fills in."""
 
+DEFAULT_TEXT_TEMPLATE = "{comment}"
+"""The comment text as written: the template of the builder, the feature cache and the pipeline by default."""
+
 
 def comment_text(template: str, comment: str | None, emotion: str = "") -> str:
     """The text the encoder embeds for a comment: ``template`` with ``{comment}`` and ``{emotion}`` filled in.
@@ -220,7 +223,8 @@ class ClipEncoder(nn.Module):
 
     @torch.no_grad()
     def embed(self, images: Sequence[Any], comments: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
-        """Convenience for inference: PIL images and comments → ``((B, D), (B, D))`` embeddings."""
+        """Convenience for inference: PIL images and comments → ``(text_embedding, image_embedding)``, each
+        ``(B, D)`` (the order of ``Art2Music.embed`` and of the fusion's arguments)."""
         device = next(self.clip.parameters()).device
-        return (self.encode_images(self.preprocess(images).to(device)),
-                self.encode_texts(self.tokenize(comments).to(device)))
+        return (self.encode_texts(self.tokenize(comments).to(device)),
+                self.encode_images(self.preprocess(images).to(device)))

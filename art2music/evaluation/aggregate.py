@@ -11,14 +11,17 @@ from art2music.evaluation.baselines import EmotionProbe
 from art2music.evaluation.embeddings import AudioEmbedding
 from art2music.evaluation.metrics import (MCD_CONSTANT, MCD_ORDER, cosine_similarity, frechet_audio_distance)
 from art2music.evaluation.systems import DESCRIPTIONS, SCALAR_METRICS, SYSTEMS
+from vocoder.mel import MelConfig
+
+_MEL = MelConfig()
 
 DEFINITIONS = {
     "mcd": f"mel-cepstral distortion, dB: {MCD_CONSTANT:.4f} x mean over frames of the Euclidean distance of "
-           f"c1..c{MCD_ORDER} (orthonormal DCT-II of the 80-bin natural-log HiFi-GAN mel of the rendered audio vs "
+           f"c1..c{MCD_ORDER} (orthonormal DCT-II of the {_MEL.n_mels}-bin natural-log HiFi-GAN mel of the rendered audio vs "
            f"of the true clip), frame t against frame t (no alignment); Kubichek 1993",
     "mcd_dtw": "the same, frames paired by dynamic time warping (steps (1,0),(0,1),(1,1)), averaged along the path",
-    "lsd": "log-spectral distance, dB: mean over frames of the RMS over the 513 bins of the dB power difference "
-           "(STFT n_fft 1024, hop 256, Hann, no centring; power floor 1e-10)",
+    "lsd": f"log-spectral distance, dB: mean over frames of the RMS over the {_MEL.n_fft // 2 + 1} bins of the dB "
+           f"power difference (STFT n_fft {_MEL.n_fft}, hop {_MEL.hop_length}, Hann, no centring; power floor 1e-10)",
     "mel_l1": "mean |log-mel difference| between the mel a system proposes (stage-1 prediction, training mean, "
               "retrieved clip's mel) and the true clip's mel; not defined for copy-synthesis (0 by construction)",
     "fad": "Frechet audio distance (Kilgour et al. 2019) between the embeddings of all ~0.96 s windows of the true "

@@ -28,10 +28,7 @@ def training_mean_mel(cache: FeatureCache, train_rows: Sequence[int]) -> np.ndar
     """``(n_mels, frames)`` float32 mean of the cached log-mels of ``train_rows`` (accumulated in float64)."""
     if len(train_rows) == 0:
         raise ValueError("the mean-mel baseline needs at least one training row")
-    total = np.zeros(cache.mels.shape[1:], dtype=np.float64)
-    for row in train_rows:
-        total += np.asarray(cache.mels[row], dtype=np.float64)
-    return (total / len(train_rows)).T.astype(np.float32)
+    return cache.mean_mel(train_rows)
 
 
 def nearest_training_rows(query_embeddings: np.ndarray, train_embeddings: np.ndarray, train_rows: Sequence[int],

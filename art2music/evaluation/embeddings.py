@@ -45,14 +45,16 @@ class AudioEmbedding:
 class MelStatsEmbedding(AudioEmbedding):
     """Per-bin mean and std of the 80-bin HiFi-GAN log-mel over windows of ``window_frames`` frames.
 
-    ``window_frames = 83`` ≈ 0.96 s at 22050 Hz / hop 256, VGGish's window. A clip shorter than one
-    window gives one embedding over all its frames.
+    ``window_frames`` defaults to VGGish's 0.96 s window in mel frames (83 at 22050 Hz / hop 256). A clip
+    shorter than one window gives one embedding over all its frames.
     """
 
     name = "mel-stats"
     label = "mel-stats, not VGGish"
 
-    def __init__(self, mel_config: MelConfig = MelConfig(), window_frames: int = 83):
+    def __init__(self, mel_config: MelConfig = MelConfig(), window_frames: int | None = None):
+        if window_frames is None:
+            window_frames = mel_config.seconds_to_frames(VGGISH_PATCH_SECONDS)
         if window_frames < 2:
             raise ValueError(f"window_frames must be at least 2 (a std needs two frames), got {window_frames}")
         self.mel_config = mel_config
@@ -82,6 +84,7 @@ VGGISH_WINDOW, VGGISH_HOP, VGGISH_FFT = 400, 160, 512  # 25 ms Hann window, 10 m
 VGGISH_MEL_BINS, VGGISH_FMIN, VGGISH_FMAX = 64, 125.0, 7500.0
 VGGISH_LOG_OFFSET = 0.01
 VGGISH_PATCH_FRAMES = 96  # 0.96 s examples, no overlap
+VGGISH_PATCH_SECONDS = VGGISH_PATCH_FRAMES * VGGISH_HOP / VGGISH_SAMPLE_RATE
 VGGISH_MIN_SECONDS = (VGGISH_WINDOW + (VGGISH_PATCH_FRAMES - 1) * VGGISH_HOP) / VGGISH_SAMPLE_RATE
 """Shortest audio that gives one VGGish example (0.975 s)."""
 

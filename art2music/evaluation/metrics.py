@@ -17,6 +17,11 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from vocoder.mel import MelConfig
+
+_MEL = MelConfig()
+"""The HiFi-GAN mel definition: the LSD spectrogram uses its STFT size and hop."""
+
 MCD_CONSTANT = 10.0 * math.sqrt(2.0) / math.log(10.0)
 """``10·√2 / ln 10 ≈ 6.1419``: turns a Euclidean distance between natural-log cepstra into dB
 (Kubichek 1993, "Mel-cepstral distance measure for objective speech quality assessment")."""
@@ -120,7 +125,8 @@ def mel_cepstral_distortion(reference_log_mel: np.ndarray, generated_log_mel: np
 
 
 # ----------------------------------------------------------------------------------------------- LSD
-def power_spectrogram(waveform: np.ndarray, n_fft: int = 1024, hop_length: int = 256) -> np.ndarray:
+def power_spectrogram(waveform: np.ndarray, n_fft: int = _MEL.n_fft,
+                      hop_length: int = _MEL.hop_length) -> np.ndarray:
     """``(samples,)`` waveform → ``(n_fft//2 + 1, frames)`` power ``|STFT|²`` (periodic Hann of ``n_fft``,
     frames at ``k·hop`` without centring or padding, so ``frames = 1 + (samples − n_fft) // hop``)."""
     waveform = np.asarray(waveform, dtype=np.float64)
@@ -133,8 +139,8 @@ def power_spectrogram(waveform: np.ndarray, n_fft: int = 1024, hop_length: int =
     return (np.abs(np.fft.rfft(frames * window, axis=-1)) ** 2).T
 
 
-def log_spectral_distance(reference: np.ndarray, generated: np.ndarray, n_fft: int = 1024, hop_length: int = 256,
-                          floor: float = LSD_FLOOR) -> float:
+def log_spectral_distance(reference: np.ndarray, generated: np.ndarray, n_fft: int = _MEL.n_fft,
+                          hop_length: int = _MEL.hop_length, floor: float = LSD_FLOOR) -> float:
     """Log-spectral distance in dB between two waveforms.
 
     ``LSD = mean_t sqrt(mean_f (10 log10 max(P_ref(f,t), floor) − 10 log10 max(P_gen(f,t), floor))²)``

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from art2music.io.atomic import atomic_write_text
+from vocoder.files import atomic_write_text
 from art2music.evaluation.systems import GENERATIVE
 
 LOWER_IS_BETTER = "↓"

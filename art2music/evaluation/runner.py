@@ -27,8 +27,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from art2music.io.atomic import temporary_sibling
 from art2music.io.audio import AudioLoadError, load_clip, waveform_to_mel
+from art2music.io.hashing import file_sha256
 from art2music.articaps.manifest import ManifestRow
 from art2music.evaluation.aggregate import aggregate
 from art2music.evaluation.baselines import EmotionProbe, nearest_training_rows, training_mean_mel
@@ -36,6 +36,8 @@ from art2music.evaluation.embeddings import VGGISH_MIN_SECONDS, AudioEmbedding, 
 from art2music.evaluation.setup import EvaluationConfigError, EvaluationContext
 from art2music.evaluation.systems import SYSTEMS, SystemOutput, score_system
 from vocoder import GriffinLim
+from vocoder.audio import write_wav
+from vocoder.files import atomic_write, remove_stale_temporaries
 
 FORMAT_VERSION = 1
 ITEM_DIR, AUDIO_DIR = "items", "audio"
@@ -66,7 +68,7 @@ class EvaluationSettings:
         """The settings that change an item's scores (part of its fingerprint)."""
         weights = self.vggish_weights
         return {"griffin_lim_iters": self.griffin_lim_iters, "dtw": self.dtw,
-                "vggish": _file_digest(weights) if weights else None}
+                "vggish": file_sha256(weights) if weights else None}
 
 
 @dataclass
@@ -84,14 +86,6 @@ class EvaluationReport:
         return 1 if self.failures else 0
 
 
-def _file_digest(path: str | os.PathLike) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def item_fingerprint(context: EvaluationContext, row: ManifestRow, settings: EvaluationSettings) -> str:
     """SHA-256 of everything an item's scores depend on: model files, manifest, cache metadata, settings."""
     payload = json.dumps({"version": FORMAT_VERSION, "model": context.model_identity,
@@ -107,12 +101,8 @@ def item_path(out_dir: Path, item_id: str) -> Path:
 
 def write_item(path: Path, record: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
     """Write one scored row atomically (``np.savez`` to a temporary sibling, then rename)."""
-    tmp = temporary_sibling(path)  # ends in .npz, so numpy keeps the name
-    try:
-        np.savez(tmp, record=np.array(json.dumps(record)), **arrays)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    # The temporary keeps the .npz suffix, so numpy writes to it under that name.
+    atomic_write(path, lambda tmp: np.savez(tmp, record=np.array(json.dumps(record)), **arrays))
 
 
 def read_item(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]] | None:
@@ -124,22 +114,6 @@ def read_item(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]] | None
     except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile):  # absent, truncated, not ours
         return None
     return record, arrays
-
-
-def _remove_stale_temporaries(directory: Path) -> None:
-    for stale in directory.glob(".*.tmp*"):
-        stale.unlink(missing_ok=True)
-
-
-def _write_wav(path: Path, waveform: np.ndarray, sample_rate: int) -> None:
-    import soundfile
-
-    tmp = temporary_sibling(path)
-    try:
-        soundfile.write(str(tmp), np.clip(waveform, -1.0, 1.0), sample_rate, subtype="PCM_16", format="WAV")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 # ----------------------------------------------------------------------------------------------- the job
@@ -180,7 +154,7 @@ class _Scorer:
         if not live:
             return outcomes
         predicted = pipe.embeddings_to_mel(text, image).float().cpu()
-        true_mels = torch.from_numpy(np.stack([cache.mel(row) for row in live]))
+        true_mels = torch.from_numpy(cache.mel_batch(live))
         model_audio = pipe.mel_to_audio(predicted)
         model_gl_audio = self._griffin_lim(predicted)
         copy_audio = pipe.mel_to_audio(true_mels)
@@ -226,7 +200,7 @@ class _Scorer:
                 audio_file = context.manifest.resolve(manifest_row.audio_path)
             else:
                 audio_file = self.out_dir / AUDIO_DIR / system / f"{manifest_row.id}.wav"
-                _write_wav(audio_file, output.waveform, self.mel_config.sample_rate)
+                write_wav(audio_file, np.clip(output.waveform, -1.0, 1.0), self.mel_config.sample_rate)
             try:
                 arrays[f"{system}.emotion_features"] = self.probe.features(audio_file)
             except AudioLoadError:  # silent or too short: the probe cannot classify it, it counts as wrong
@@ -278,7 +252,7 @@ def evaluate(context: EvaluationContext, out_dir: str | os.PathLike,
     out_dir = Path(out_dir)
     (out_dir / ITEM_DIR).mkdir(parents=True, exist_ok=True)
     for folder in [out_dir / ITEM_DIR, out_dir, *sorted((out_dir / AUDIO_DIR).glob("*/"))]:
-        _remove_stale_temporaries(folder)  # left by a run killed mid-write
+        remove_stale_temporaries(folder)  # left by a run killed mid-write
     rows = context.split_rows[:settings.limit] if settings.limit else list(context.split_rows)
     done: dict[int, tuple[dict, dict]] = {}
     pending: list[int] = []

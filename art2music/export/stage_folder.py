@@ -13,7 +13,7 @@ from typing import Any, Mapping
 
 from torch import nn
 
-from art2music.io.atomic import atomic_write_text, temporary_sibling
+from vocoder.files import atomic_write, atomic_write_text
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -24,12 +24,7 @@ def save_state(module: nn.Module, path: str | Path) -> None:
     from safetensors.torch import save_file
 
     tensors = {name: tensor.detach().cpu().contiguous() for name, tensor in module.state_dict().items()}
-    tmp = temporary_sibling(path)
-    try:
-        save_file(tensors, str(tmp), metadata={"format": "pt"})
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata={"format": "pt"}))
 
 
 def save_module(module: nn.Module, directory: str | Path, config: Mapping[str, Any]) -> None:

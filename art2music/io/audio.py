@@ -7,7 +7,7 @@ are kept as they are and their mel is silence-padded by the feature cache.
 
 Rejected with a reason (:class:`AudioLoadError.reason`): ``missing_clip``, ``corrupt_audio`` (libsndfile
 cannot decode it, or it holds NaN/inf), ``too_short_audio`` (under ``min_seconds``), ``silent_audio``
-(peak under ``SILENCE_PEAK``, i.e. -80 dBFS).
+(peak under ``SILENCE_PEAK``, -80 dBFS). Decoding and the threshold are :mod:`vocoder.audio`'s.
 """
 
 from __future__ import annotations
@@ -18,27 +18,23 @@ from pathlib import Path
 
 import numpy as np
 
-from vocoder.mel import MelConfig
+from vocoder.audio import REASONS as DECODE_REASONS
+from vocoder.audio import SILENCE_PEAK, AudioError, check_not_silent, read_audio
+from vocoder.mel import MelConfig, num_frames
 
-SILENCE_PEAK = 1e-4
-"""Peak amplitude (-80 dBFS) below which a clip counts as silent: nothing in it a model can learn from."""
+__all__ = ["AudioLoadError", "ClipJob", "ClipResult", "DEFAULT_MIN_SECONDS", "PAPER_CLIP_SECONDS", "PAPER_FRAMES",
+           "REASONS", "SILENCE_PEAK", "clip_mel_job", "clip_num_samples", "load_clip", "waveform_to_mel"]
 
 DEFAULT_MIN_SECONDS = 1.0
 """Clips shorter than this are rejected: under a second of music carries no tempo or phrase."""
 
-REASONS = ("missing_clip", "corrupt_audio", "too_short_audio", "silent_audio")
+REASONS = ("missing_clip", *DECODE_REASONS)
 
 
-class AudioLoadError(ValueError):
-    """A clip cannot be used. ``reason`` is one of :data:`REASONS`."""
+class AudioLoadError(AudioError):
+    """A clip cannot be used. ``reason`` is one of :data:`REASONS` (the vocoder's, plus ``missing_clip``)."""
 
-    def __init__(self, path: str | os.PathLike, reason: str, detail: str):
-        if reason not in REASONS:
-            raise ValueError(f"unknown audio failure reason {reason!r}")
-        self.path = Path(path)
-        self.reason = reason
-        self.detail = detail
-        super().__init__(f"{path}: {reason.replace('_', ' ')}: {detail}")
+    reasons = REASONS
 
 
 def clip_num_samples(seconds: float, config: MelConfig = MelConfig()) -> int:
@@ -50,6 +46,13 @@ def clip_num_samples(seconds: float, config: MelConfig = MelConfig()) -> int:
     if not seconds > 0:
         raise ValueError(f"clip length must be positive, got {seconds} s")
     return int(round(seconds * config.sample_rate)) + config.hop_length
+
+
+PAPER_CLIP_SECONDS = 10.0
+"""The paper's clip length: stage-1 targets are the mels of 10 s of music."""
+
+PAPER_FRAMES = num_frames(clip_num_samples(PAPER_CLIP_SECONDS))
+"""Mel frames of a paper clip (862): the default decoder length."""
 
 
 def load_clip(path: str | os.PathLike, num_samples: int, config: MelConfig = MelConfig(),
@@ -68,37 +71,15 @@ def load_clip(path: str | os.PathLike, num_samples: int, config: MelConfig = Mel
     Raises:
         AudioLoadError: missing, undecodable, too short or silent clip.
     """
-    import soundfile
-    import soxr
-
-    path = Path(path)
-    if not path.is_file():
+    if not Path(path).is_file():
         raise AudioLoadError(path, "missing_clip", "no such file")
     try:
-        with soundfile.SoundFile(str(path)) as handle:
-            source_rate = handle.samplerate
-            # Read only what the crop needs (plus a little for the resampler's edge).
-            wanted = int(np.ceil(num_samples * source_rate / config.sample_rate)) + 64
-            frames = handle.read(frames=wanted, dtype="float32", always_2d=True)
-    except (RuntimeError, OSError, ValueError, EOFError) as error:  # LibsndfileError is a RuntimeError
-        raise AudioLoadError(path, "corrupt_audio", f"libsndfile cannot decode it ({error})") from error
-    if frames.size == 0:
-        raise AudioLoadError(path, "too_short_audio", "the file holds no samples")
-    if not np.isfinite(frames).all():
-        raise AudioLoadError(path, "corrupt_audio", "the samples contain NaN or infinity")
-    mono = frames.mean(axis=1)
-    seconds = mono.shape[0] / source_rate
-    if seconds < min_seconds:
-        raise AudioLoadError(path, "too_short_audio", f"{seconds:.3f} s is shorter than the minimum "
-                             f"{min_seconds} s")
-    if source_rate != config.sample_rate:
-        mono = soxr.resample(mono, source_rate, config.sample_rate, quality="HQ").astype(np.float32)
-    mono = np.clip(mono[:num_samples], -1.0, 1.0)
-    peak = float(np.abs(mono).max())
-    if peak < SILENCE_PEAK:
-        raise AudioLoadError(path, "silent_audio", f"peak amplitude {peak:.2e} is below {SILENCE_PEAK:.0e} "
-                             f"(-80 dBFS)")
-    return mono.astype(np.float32, copy=False)
+        waveform = read_audio(path, config.sample_rate, max_samples=num_samples, min_seconds=min_seconds)
+        waveform = np.clip(waveform, -1.0, 1.0)
+        check_not_silent(waveform, path)
+    except AudioError as error:
+        raise AudioLoadError(error.path, error.reason, error.detail) from error
+    return waveform.astype(np.float32, copy=False)
 
 
 def waveform_to_mel(waveform: np.ndarray, config: MelConfig = MelConfig()) -> np.ndarray:

@@ -39,6 +39,8 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from vocoder.files import UnusableFileError
+
 DEFAULT_MAX_PIXELS = 89_478_485
 """Pillow's own decompression-bomb warning threshold (~89.5 megapixels, e.g. 9459 x 9459)."""
 
@@ -57,16 +59,10 @@ _FILE_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pip
 _WHITE = (255, 255, 255)
 
 
-class ImageLoadError(ValueError):
+class ImageLoadError(UnusableFileError):
     """An image file cannot be used. ``reason`` is one of :data:`REASONS`; ``path`` is the file."""
 
-    def __init__(self, path: str | os.PathLike, reason: str, detail: str):
-        if reason not in REASONS:
-            raise ValueError(f"unknown image failure reason {reason!r}")
-        self.path = Path(path)
-        self.reason = reason
-        self.detail = detail
-        super().__init__(f"{path}: {reason.replace('_', ' ')}: {detail}")
+    reasons = REASONS
 
 
 def file_kind(mode: int) -> str:

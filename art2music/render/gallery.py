@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from art2music.render.outputs import write_text
 from art2music.render.results import ItemResult, summarize
+from art2music.render.outputs import write_text
 
 GALLERY_NAME = "index.html"
 COMMENT_PREVIEW = 400

@@ -15,21 +15,24 @@ file, which :func:`remove_stale_temporaries` deletes on the next run).
 from __future__ import annotations
 
 import errno
-import io
-import os
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import soundfile
 from PIL import Image
 
-from art2music.io.atomic import temporary_sibling
+from vocoder.audio import write_wav as write_audio
+from vocoder.files import atomic_write, atomic_write_text
+from vocoder.files import remove_stale_temporaries as remove_stale_files
+from vocoder.mel import MelConfig
 
 AUDIO_DIR, MEL_DIR, THUMB_DIR, ITEM_DIR = "audio", "mel", "thumbs", "items"
 THUMBNAIL_SIZE = 256
 WAV_SUBTYPES = {"pcm16": "PCM_16", "float": "FLOAT"}
-MEL_PNG_RANGE = (-11.5129, 2.5)
+MEL_PNG_RANGE = (MelConfig().silence_value, 2.5)
 """Log-magnitude range mapped onto the colour scale: from the mel's silence value, log(1e-5), to a little
 above the loudest values music mels reach; fixed (not per image) so that spectrograms in one gallery
 compare by eye."""
@@ -39,16 +42,6 @@ def output_paths(out_dir: Path, item_id: str) -> dict[str, Path]:
     """The files of item ``item_id``: keys ``wav``, ``png``, ``thumbnail``, ``record``."""
     return {"wav": out_dir / AUDIO_DIR / f"{item_id}.wav", "png": out_dir / MEL_DIR / f"{item_id}.png",
             "thumbnail": out_dir / THUMB_DIR / f"{item_id}.jpg", "record": out_dir / ITEM_DIR / f"{item_id}.json"}
-
-
-def _default_file_mode() -> int:
-    """The mode ``open()`` would give a new file (0o666 minus the umask); temporary files start at 0o600."""
-    umask = os.umask(0o022)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
-_FILE_MODE = _default_file_mode()
 
 
 class OutputWriteError(Exception):
@@ -68,52 +61,41 @@ def describe_os_error(error: OSError) -> str:
     return f"{error.strerror or error}" + (f" [{name}]" if name else "")
 
 
-def _replace_into(path: Path, write) -> None:
-    """Call ``write(tmp_path)``, fsync, give it normal permissions, then atomically rename it onto ``path``.
-
-    (A gallery is often served by a web server as another user: the 0o600 of a temporary file would hide it.)
-
-    Raises:
-        OutputWriteError: any ``OSError`` on the way; ``path`` keeps its previous content (or stays absent).
-    """
+@contextmanager
+def _writing(path: Path) -> Iterator[None]:
+    """Turn any ``OSError`` while writing ``path`` into :class:`OutputWriteError` (``path`` is left as it was)."""
     try:
-        tmp = temporary_sibling(path)
+        yield
     except OSError as error:
         raise OutputWriteError(path, error) from error
-    try:
-        write(tmp)
-        with open(tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.chmod(tmp, _FILE_MODE)
-        os.replace(tmp, path)
-    except OSError as error:
-        raise OutputWriteError(path, error) from error
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def write_text(path: Path, text: str) -> None:
     """Write UTF-8 ``text`` to ``path`` atomically (records, results files, the gallery)."""
-    _replace_into(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    with _writing(path):
+        atomic_write_text(path, text)
 
 
 def write_wav(path: Path, waveform: np.ndarray, sample_rate: int, subtype: str = "PCM_16") -> None:
-    """Write a ``(samples,)`` float waveform in [-1, 1] as a mono WAV, atomically."""
-    if waveform.ndim != 1:
-        raise ValueError(f"expected a mono (samples,) waveform, got shape {waveform.shape}")
-    # Encoded in memory, then written by Python: a full disk then raises OSError(ENOSPC), where libsndfile
-    # writing the file itself only says "System error."
-    encoded = io.BytesIO()
-    soundfile.write(encoded, waveform, sample_rate, subtype=subtype, format="WAV")
-    _replace_into(path, lambda tmp: tmp.write_bytes(encoded.getvalue()))
+    """Write a ``(samples,)`` float waveform in [-1, 1] as a mono WAV, atomically (:func:`vocoder.audio.write_wav`)."""
+    with _writing(path):
+        write_audio(path, waveform, sample_rate, subtype)
+
+
+MAGMA_ANCHORS = np.array([(0, 0, 4), (28, 16, 68), (79, 18, 123), (129, 37, 129), (181, 54, 122),
+                          (229, 80, 100), (251, 135, 97), (254, 194, 135), (252, 253, 191)], dtype=np.float64)
+"""Nine evenly spaced colours of the perceptually uniform 'magma' colour map (van der Walt & Smith, as in
+matplotlib), from silence (near black) to loud (pale yellow); the table below interpolates between them, so
+rendering needs no plotting library."""
 
 
 @lru_cache(maxsize=1)
 def _magma_lut() -> np.ndarray:
-    """``(256, 3)`` uint8 colour table (matplotlib's perceptually uniform 'magma'), built once."""
-    from matplotlib import colormaps
-
-    return (colormaps["magma"](np.linspace(0.0, 1.0, 256))[:, :3] * 255.0 + 0.5).astype(np.uint8)
+    """``(256, 3)`` uint8 colour table interpolated linearly between :data:`MAGMA_ANCHORS`, built once."""
+    positions = np.linspace(0.0, 1.0, len(MAGMA_ANCHORS))
+    steps = np.linspace(0.0, 1.0, 256)
+    channels = [np.interp(steps, positions, MAGMA_ANCHORS[:, channel]) for channel in range(3)]
+    return (np.stack(channels, axis=1) + 0.5).astype(np.uint8)
 
 
 def mel_to_rgb(mel: np.ndarray) -> np.ndarray:
@@ -130,13 +112,15 @@ def mel_to_rgb(mel: np.ndarray) -> np.ndarray:
 def write_mel_png(path: Path, mel: np.ndarray) -> None:
     """Write a ``(n_mels, frames)`` log-mel as a PNG (one pixel per frame and bin), atomically."""
     picture = Image.fromarray(mel_to_rgb(mel), mode="RGB")
-    _replace_into(path, lambda tmp: picture.save(tmp, format="PNG", compress_level=1))
+    with _writing(path):
+        atomic_write(path, lambda tmp: picture.save(tmp, format="PNG", compress_level=1))
 
 
 def write_thumbnail(path: Path, image: Image.Image, size: int = THUMBNAIL_SIZE) -> None:
     """Write an RGB image shrunk to at most ``size`` pixels on its longer side as a JPEG, atomically."""
     thumbnail = make_thumbnail(image, size)
-    _replace_into(path, lambda tmp: thumbnail.save(tmp, format="JPEG", quality=85))
+    with _writing(path):
+        atomic_write(path, lambda tmp: thumbnail.save(tmp, format="JPEG", quality=85))
 
 
 def make_thumbnail(image: Image.Image, size: int = THUMBNAIL_SIZE) -> Image.Image:
@@ -158,16 +142,8 @@ def wav_is_complete(path: Path, sample_rate: int, samples: int) -> bool:
 def remove_stale_temporaries(out_dir: Path) -> list[Path]:
     """Delete temporary files a killed run left in the output folders; returns what was removed.
 
-    Only names made by :func:`art2music.io.atomic.temporary_sibling` (``.<name>.<random>.tmp<suffix>``) are
-    touched. Call it before rendering starts, holding the folder's lock (:mod:`art2music.render.lock`), so
+    :func:`vocoder.files.remove_stale_temporaries` on ``out_dir`` and each of its item subfolders. Call it before rendering starts, holding the folder's lock (:mod:`art2music.render.lock`), so
     that it never runs while another process writes into ``out_dir``.
     """
-    removed = []
-    for folder in (out_dir, *(out_dir / name for name in (AUDIO_DIR, MEL_DIR, THUMB_DIR, ITEM_DIR))):
-        if not folder.is_dir():
-            continue
-        for path in folder.iterdir():
-            if path.name.startswith(".") and ".tmp" in path.name and path.is_file():
-                path.unlink(missing_ok=True)
-                removed.append(path)
-    return removed
+    folders = (out_dir, *(out_dir / name for name in (AUDIO_DIR, MEL_DIR, THUMB_DIR, ITEM_DIR)))
+    return [path for folder in folders for path in remove_stale_files(folder)]

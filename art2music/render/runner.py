@@ -14,7 +14,6 @@ folder's lock (:mod:`art2music.render.lock`); a stop (SIGINT/SIGTERM, a full dis
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 import time
@@ -30,6 +29,7 @@ from PIL import Image
 from art2music.io.images import (DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_PIXELS, ImageLoadError, load_image,
                                    open_regular_file)
 from art2music.export.identity import pipeline_identity
+from art2music.io.hashing import stream_sha256
 from art2music.render.fingerprint import item_fingerprint
 from art2music.render.inputs import Collection, RenderItem
 from art2music.render.interrupt import RenderInterrupted
@@ -129,9 +129,6 @@ def plan_render(collection: Collection, out_dir: Path, model_identity: str, sett
     return plan
 
 
-_HASH_CHUNK = 1 << 20
-
-
 def _image_sha256(path: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> str:
     """Hex SHA-256 of an image file's bytes, reading only a regular file and never more than ``max_bytes``.
 
@@ -139,16 +136,13 @@ def _image_sha256(path: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> str:
         ImageLoadError: the path is missing, special (FIFO, device, socket, directory), unreadable, empty or too
             large (see :func:`art2music.io.images.open_regular_file`).
     """
-    digest = hashlib.sha256()
     with open_regular_file(path, max_bytes) as handle:
         try:
-            for chunk in iter(lambda: handle.read(_HASH_CHUNK), b""):
-                digest.update(chunk)
-                if handle.tell() > max_bytes:  # the file grew while being read
-                    raise ImageLoadError(path, "too_large", f"the file grew past the limit of {max_bytes} bytes")
+            return stream_sha256(handle, max_bytes)
+        except ValueError:  # the file grew while being read
+            raise ImageLoadError(path, "too_large", f"the file grew past the limit of {max_bytes} bytes") from None
         except OSError as error:
             raise ImageLoadError(path, "unreadable", f"cannot read the file ({error.strerror or error})") from error
-    return digest.hexdigest()
 
 
 def _failed(item: RenderItem, reason: str, detail: str, fingerprint: str = "") -> ItemResult:

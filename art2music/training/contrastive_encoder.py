@@ -18,7 +18,7 @@ from torch.nn import functional as F
 def _load_pairs(manifest_path: Path, encoder, split: str) -> tuple[torch.Tensor, torch.Tensor]:
     from art2music.io.images import load_image
     from art2music.articaps.manifest import read_manifest
-    from art2music.encoders.clip import comment_text
+    from art2music.encoders.clip import DEFAULT_TEXT_TEMPLATE, comment_text
 
     manifest = read_manifest(manifest_path)
     rows = [manifest[i] for i in manifest.split_indices(split)]
@@ -30,7 +30,7 @@ def _load_pairs(manifest_path: Path, encoder, split: str) -> tuple[torch.Tensor,
         if path not in seen:
             seen[path] = encoder.preprocess([load_image(path)])[0]
         images.append(seen[path])
-    tokens = encoder.tokenize([comment_text("{comment}", row.comment) for row in rows])
+    tokens = encoder.tokenize([comment_text(DEFAULT_TEXT_TEMPLATE, row.comment) for row in rows])
     return torch.stack(images), tokens
 
 

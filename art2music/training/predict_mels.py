@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from art2music.io.atomic import atomic_write_text, temporary_sibling
+from vocoder.files import atomic_open, atomic_write_text
 
 
 def load_stage1(model: Path) -> tuple[torch.nn.Module, dict]:
@@ -63,13 +63,8 @@ def predict_mels(model: Path, data_dir: Path, out: Path, splits: list[str], batc
             mels = network(text, image, cache.frames).numpy().astype(np.float32)
             for index, mel in zip(batch, mels):
                 target = out / "mels" / f"{manifest[index].id}.npy"
-                tmp = temporary_sibling(target)
-                try:
-                    with open(tmp, "wb") as handle:
-                        np.save(handle, mel)
-                    tmp.replace(target)
-                finally:
-                    tmp.unlink(missing_ok=True)
+                with atomic_open(target, "wb") as handle:
+                    np.save(handle, mel)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["id", "audio_path", "mel_path", "split"])

@@ -20,7 +20,8 @@ from torch.utils.data import DataLoader, Dataset
 
 from art2music.articaps.feature_cache import FeatureCache
 from art2music.articaps.manifest import Manifest, read_manifest
-from art2music.encoders.clip import comment_text
+from art2music.encoders.clip import DEFAULT_TEXT_TEMPLATE, comment_text
+from art2music.io.images import load_image
 from vocoder.mel import MelConfig
 
 
@@ -49,7 +50,7 @@ class CachedPairs(Dataset):
         row = self.indices[item]
         return {"text_embedding": torch.from_numpy(np.array(cache.text_embeddings[row], dtype=np.float32)),
                 "image_embedding": torch.from_numpy(np.array(cache.image_embeddings[row], dtype=np.float32)),
-                "mel": torch.from_numpy(np.ascontiguousarray(np.asarray(cache.mels[row], dtype=np.float32).T)),
+                "mel": torch.from_numpy(cache.mel(row)),
                 "index": row}
 
     def __getstate__(self) -> dict[str, Any]:
@@ -68,16 +69,13 @@ class EncoderInputPairs(CachedPairs):
         self.text_template = text_template
 
     def __getitem__(self, item: int) -> dict[str, Any]:
-        from PIL import Image
-
         cache = self._open()
         row = self.indices[item]
         record = self.manifest[row]
-        with Image.open(self.manifest.resolve(record.image_path)) as image:
-            pixels = self.image_transform(image.convert("RGB"))
+        pixels = self.image_transform(load_image(self.manifest.resolve(record.image_path)))
         text = comment_text(self.text_template, record.comment, record.emotion)
         return {"pixels": pixels, "tokens": self.tokenizer([text])[0],
-                "mel": torch.from_numpy(np.ascontiguousarray(np.asarray(cache.mels[row], dtype=np.float32).T)),
+                "mel": torch.from_numpy(cache.mel(row)),
                 "index": row}
 
 
@@ -158,10 +156,7 @@ class Stage1DataModule(L.LightningDataModule):
         """Per-bin mean log-mel ``(n_mels,)`` over the training split (a decoder initialisation)."""
         assert self.manifest is not None and self.cache is not None, "call setup() first"
         rows = np.asarray(self.manifest.split_indices("train"))
-        total = np.zeros(self.cache.mels.shape[-1], dtype=np.float64)
-        for start in range(0, len(rows), 256):
-            total += np.asarray(self.cache.mels[rows[start:start + 256]], dtype=np.float64).sum(axis=(0, 1))
-        return torch.from_numpy((total / (len(rows) * self.cache.frames)).astype(np.float32))
+        return torch.from_numpy(self.cache.mean_mel_per_bin(rows))
 
     def _dataset(self, split: str) -> Dataset:
         assert self.manifest is not None, "call setup() first"
@@ -169,7 +164,7 @@ class Stage1DataModule(L.LightningDataModule):
         if self.on_the_fly:
             if self.image_transform is None or self.tokenizer is None:
                 raise RuntimeError("on_the_fly data needs attach_encoder(image_transform, tokenizer) first")
-            template = self.encoder_spec.get("text_template", "{comment}")
+            template = self.encoder_spec.get("text_template", DEFAULT_TEXT_TEMPLATE)
             return EncoderInputPairs(self.data_dir / "cache", indices, self.manifest, self.image_transform,
                                      self.tokenizer, template)
         return CachedPairs(self.data_dir / "cache", indices)

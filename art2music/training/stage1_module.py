@@ -16,6 +16,7 @@ import torch
 from art2music.audio_engine.loss import FrequencyWeightedL1
 from art2music.audio_engine.stage1 import Stage1Config, Stage1Model
 from art2music.encoders.clip import check_text_template
+from art2music.io.audio import PAPER_FRAMES
 from vocoder.mel import MelConfig
 
 
@@ -41,7 +42,7 @@ class Stage1Module(L.LightningModule):
     def __init__(self, embed_dim: int = 1024, encoder_arch: str = "ViT-H-14",
                  encoder_pretrained: str | None = "laion2b_s32b_b79k", train_encoder: bool = False,
                  fusion_dim: int = 512, decoder_input_dim: int = 512, lstm_hidden: int = 512, lstm_layers: int = 4,
-                 frames: int = 862, dropout: float = 0.0, lr: float = 1e-4, encoder_lr: float = 1e-6,
+                 frames: int = PAPER_FRAMES, dropout: float = 0.0, lr: float = 1e-4, encoder_lr: float = 1e-6,
                  weight_low: float = 1.0, weight_high: float = 1.5, init_output_level: bool = True,
                  mel: MelConfig = MelConfig(), text_template: str = "{comment}"):
         super().__init__()

@@ -108,4 +108,4 @@ def test_a_silent_clip_met_in_training_exits_1_naming_it(tmp_path: Path, tiny_co
         soundfile.write(str(tiny_corpus.parent / "audio" / name), np.zeros(22050, dtype=np.float32), 22050)
     config = tiny_config(tmp_path, tiny_corpus, tmp_path / "run", max_steps=2)
     assert main(["fit", "--config", str(config)]) == 1
-    assert "is silent" in capsys.readouterr().err
+    assert "a.wav: silent audio" in capsys.readouterr().err

@@ -10,13 +10,16 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from art2music.io.audio import PAPER_FRAMES
+from vocoder.mel import MelConfig
+
 
 class BiLSTMMelDecoder(nn.Module):
     """Decode ``(B, condition_dim)`` → ``(B, n_mels, frames)``.
 
     Args:
         condition_dim: size of the fusion output ``z``.
-        max_frames: longest sequence the positional embedding covers (862 = 10 s in the paper).
+        max_frames: longest sequence the positional embedding covers (default: 862, the paper's 10 s).
         input_dim: size of the per-frame LSTM input (projection of ``z`` + positional embedding).
         hidden_dim: LSTM hidden size per direction.
         num_layers: stacked LSTM layers.
@@ -24,8 +27,8 @@ class BiLSTMMelDecoder(nn.Module):
         dropout: dropout between LSTM layers.
     """
 
-    def __init__(self, condition_dim: int = 512, max_frames: int = 862, input_dim: int = 512,
-                 hidden_dim: int = 512, num_layers: int = 4, n_mels: int = 80, dropout: float = 0.0):
+    def __init__(self, condition_dim: int = 512, max_frames: int = PAPER_FRAMES, input_dim: int = 512,
+                 hidden_dim: int = 512, num_layers: int = 4, n_mels: int = MelConfig().n_mels, dropout: float = 0.0):
         super().__init__()
         self.max_frames = max_frames
         self.n_mels = n_mels

@@ -108,3 +108,26 @@ def test_datamodule_batches_from_cache(tiny_articaps):
     assert batches[0]["mel"].shape[1:] == (80, 16) and batches[0]["text_embedding"].shape[1:] == (8,)
     assert data.mean_train_mel().shape == (80,)
     assert len(list(data.val_dataloader())[0]["index"]) == 2
+
+
+def test_mel_readers_hide_the_stored_layout(tmp_path):
+    config = MelConfig()
+    cache = FeatureCache.create(tmp_path / "cache", ["a", "b", "c"], frames=7, mel_config=config, encoder_spec=SPEC,
+                                embed_dim=4)
+    rng = np.random.default_rng(0)
+    mels = [rng.normal(-5, 2, (80, 7)).astype(np.float16).astype(np.float32) for _ in range(3)]  # exact in float16
+    for index, mel in enumerate(mels):
+        cache.write_mel(index, mel)
+    cache.write_embeddings([0, 1, 2], rng.normal(size=(3, 4)), rng.normal(size=(3, 4)))
+    batch = cache.mel_batch([2, 0])
+    assert batch.shape == (2, 80, 7) and batch.flags.c_contiguous
+    assert np.array_equal(batch[0], mels[2]) and np.array_equal(batch[1], mels[0])
+    assert np.allclose(cache.mean_mel([0, 1]), (mels[0] + mels[1]) / 2, atol=1e-6)
+    assert np.allclose(cache.mean_mel_per_bin([0, 1, 2], chunk=2), np.mean(mels, axis=(0, 2)), atol=1e-5)
+    merged = FeatureCache.create(tmp_path / "merged", ["c"], frames=7, mel_config=config, encoder_spec=SPEC,
+                                 embed_dim=4)
+    merged.copy_row_from(0, cache, 2)
+    assert np.array_equal(merged.mel(0), mels[2])
+    assert np.array_equal(merged.text_embeddings[0], cache.text_embeddings[2])
+    with pytest.raises(ValueError, match="at least one row"):
+        cache.mean_mel([])

@@ -20,7 +20,7 @@ def tiny_encoder():
 
 def test_tiny_encoder_embeds_images_and_comments(tiny_encoder):
     images = [Image.new("RGB", (120, 80), (200, 30, 30)), Image.new("L", (50, 60), 128)]
-    image_embedding, text_embedding = tiny_encoder.embed(images, ["a stormy sea makes me afraid", ""])
+    text_embedding, image_embedding = tiny_encoder.embed(images, ["a stormy sea makes me afraid", ""])
     assert image_embedding.shape == text_embedding.shape == (2, 64)
     assert torch.allclose(image_embedding.norm(dim=-1), torch.ones(2), atol=1e-5)
     assert not torch.allclose(image_embedding[0], image_embedding[1])

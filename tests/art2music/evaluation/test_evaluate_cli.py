@@ -180,7 +180,7 @@ def test_a_damaged_item_file_or_stray_temporary_is_redone_on_rerun(tiny_pipeline
     items = sorted((out / "items").glob("*.npz"))
     assert len(items) == 2
     items[0].write_bytes(items[0].read_bytes()[:100])  # as if cut short (it is written atomically, but disks fail)
-    stray = out / "items" / f".{items[1].name}.abc123.tmp.npz"
+    stray = out / "items" / f".{items[1].name}.abc123de.tmp.npz"
     stray.write_bytes(b"partial")
     capsys.readouterr()
     assert run(tiny_pipeline_dir, articaps, out, "--no-dtw") == 0

@@ -12,8 +12,9 @@ from PIL import Image
 
 from art2music.render.gallery import gallery_html, write_gallery
 from art2music.render.outputs import (MEL_PNG_RANGE, mel_to_rgb, output_paths, remove_stale_temporaries,
-                                      wav_is_complete, write_mel_png, write_thumbnail, write_wav)
+                                      wav_is_complete, write_mel_png, write_thumbnail)
 from art2music.render.results import ItemResult, read_results, write_results
+from vocoder.audio import write_wav
 
 
 def test_wav_is_written_as_16_bit_pcm_or_float_and_checked(tmp_path):
@@ -70,7 +71,7 @@ def test_thumbnail_keeps_aspect_and_is_small(tmp_path):
 def test_stale_temporaries_of_a_killed_run_are_removed_and_nothing_else(tmp_path):
     paths = output_paths(tmp_path, "x")
     paths["wav"].parent.mkdir(parents=True)
-    stale = paths["wav"].parent / ".x.wav.abc123.tmp.wav"
+    stale = paths["wav"].parent / ".x.wav.abc123de.tmp.wav"
     stale.write_bytes(b"partial")
     keep = paths["wav"].parent / "x.wav"
     keep.write_bytes(b"done")

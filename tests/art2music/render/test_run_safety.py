@@ -21,7 +21,7 @@ from PIL import Image
 
 from art2music.cli import printable
 from art2music.render import lock as lock_module
-from art2music.render import outputs
+from vocoder import files as vocoder_files
 from art2music.render import runner
 from art2music.render.cli import main
 from art2music.render.inputs import read_collection
@@ -58,7 +58,7 @@ def _hold_lock(out: Path, pid: int = 4242) -> int:
 def _plant_temporary(out: Path) -> Path:
     """A temporary file as a running render's atomic write leaves it for a moment."""
     (out / "audio").mkdir(parents=True, exist_ok=True)
-    temporary = out / "audio" / ".art00.wav.k3j2h1.tmp.wav"
+    temporary = out / "audio" / ".art00.wav.k3j2h1ab.tmp.wav"
     temporary.write_bytes(b"RIFF half a wav")
     return temporary
 
@@ -170,10 +170,10 @@ def test_an_output_folder_that_cannot_be_written_is_one_line_and_exit_2(tiny_mod
 def _disk_fills_after(monkeypatch, writes_allowed: int, only: str = "") -> None:
     """From the ``writes_allowed``-th output file on (of those whose path contains ``only``), every write fails
     with ENOSPC, as on a file system that has just filled up."""
-    real = outputs.temporary_sibling
+    real = vocoder_files._new_temporary
     count = 0
 
-    def temporary_sibling(path):
+    def new_temporary(path):
         nonlocal count
         if only in str(path):
             count += 1
@@ -181,7 +181,7 @@ def _disk_fills_after(monkeypatch, writes_allowed: int, only: str = "") -> None:
                 raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
         return real(path)
 
-    monkeypatch.setattr(outputs, "temporary_sibling", temporary_sibling)
+    monkeypatch.setattr(vocoder_files, "_new_temporary", new_temporary)
 
 
 def test_a_full_disk_mid_run_stops_with_exit_3_keeping_finished_items(tiny_model_dir, tmp_path, capsys, monkeypatch):

@@ -8,13 +8,12 @@ line numbers.
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 from art2music.articaps.build_report import SkippedItem
+from art2music.io.csv_table import CsvHeaderError, has_undecodable, read_table
 
 
 class CsvFormatError(ValueError):
@@ -27,10 +26,6 @@ class CsvRecord:
 
     line: int
     values: dict[str, str]
-
-
-def _has_undecodable(text: str) -> bool:
-    return any("\udc80" <= char <= "\udcff" for char in text)
 
 
 def read_csv_records(path: str | Path, required: Sequence[str], source: str
@@ -54,40 +49,23 @@ def read_csv_records(path: str | Path, required: Sequence[str], source: str
         raise CsvFormatError(f"{source} CSV {path} does not exist")
     # surrogateescape keeps undecodable bytes visible per row instead of failing the whole file.
     text = path.read_bytes().decode("utf-8", errors="surrogateescape")
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    reader = csv.reader(io.StringIO(text, newline=""))
     try:
-        header = [name.strip() for name in next(reader)]
-    except StopIteration:
-        raise CsvFormatError(f"{source} CSV {path} is empty (expected a header with {', '.join(required)})") from None
-    except csv.Error as error:
-        raise CsvFormatError(f"{source} CSV {path}: cannot parse the header ({error})") from error
+        header, lines = read_table(text)
+    except CsvHeaderError as error:
+        raise CsvFormatError(f"{source} CSV {path}: {error} (expected a header with {', '.join(required)})") from None
     missing = [name for name in required if name not in header]
     if missing:
         raise CsvFormatError(f"{source} CSV {path}: header lacks column(s) {', '.join(missing)}; found "
                              f"{', '.join(header) or 'none'} (is this the right file?)")
     records: list[CsvRecord] = []
     skipped: list[SkippedItem] = []
-    where = path.name
-    while True:
-        try:
-            fields = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as error:
-            skipped.append(SkippedItem(source, f"{where}:{reader.line_num}", "malformed_row", f"CSV syntax: {error}"))
-            continue
-        line = reader.line_num
-        if not fields or all(not field.strip() for field in fields):
-            continue  # blank line
-        if len(fields) != len(header):
-            skipped.append(SkippedItem(source, f"{where}:{line}", "malformed_row",
-                                       f"{len(fields)} fields, the header has {len(header)}"))
-            continue
-        if any(_has_undecodable(field) for field in fields):
-            skipped.append(SkippedItem(source, f"{where}:{line}", "malformed_row",
+    for line in lines:
+        where = f"{path.name}:{line.line}"
+        if line.values is None:
+            skipped.append(SkippedItem(source, where, "malformed_row", line.problem))
+        elif any(has_undecodable(value) for value in line.values.values()):
+            skipped.append(SkippedItem(source, where, "malformed_row",
                                        "bytes that are not valid UTF-8 (re-save the file as UTF-8)"))
-            continue
-        records.append(CsvRecord(line, {name: value.strip() for name, value in zip(header, fields)}))
+        else:
+            records.append(CsvRecord(line.line, line.values))
     return records, skipped

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 import re
-import string
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,16 +57,9 @@ class MusicClip:
 
 def check_audio_pattern(pattern: str) -> None:
     """Raise ``ValueError`` if ``pattern`` uses a placeholder other than ``{ytid}``, ``{start_s}``, ``{end_s}``."""
-    try:
-        names = [name for _, name, _, _ in string.Formatter().parse(pattern) if name is not None]
-    except ValueError as error:
-        raise ValueError(f"audio file pattern {pattern!r} is not a valid format string ({error})") from error
-    unknown = [name for name in names if name not in PATTERN_FIELDS]
-    if unknown:
-        raise ValueError(f"audio file pattern {pattern!r} uses unknown placeholder(s) {unknown}; use "
-                         f"{', '.join('{' + f + '}' for f in PATTERN_FIELDS)}")
-    if "ytid" not in names:
-        raise ValueError(f"audio file pattern {pattern!r} must contain {{ytid}} to tell clips apart")
+    from art2music.placeholders import check_placeholders
+
+    check_placeholders(pattern, PATTERN_FIELDS, "ytid", "audio file pattern")
 
 
 def _seconds_text(value: float) -> str:

@@ -47,21 +47,10 @@ def check_text_template(template: Any) -> None:
     Only the placeholders of :data:`TEXT_PLACEHOLDERS` are allowed (write ``{{`` and ``}}`` for braces), and
     ``{comment}`` must be one of them. Checked once, where a template is configured or loaded, not per item.
     """
-    import string
+    from art2music.placeholders import check_placeholders
 
-    if not isinstance(template, str):
-        raise ValueError(f"the text template must be a string, got {type(template).__name__} {template!r}")
+    check_placeholders(template, TEXT_PLACEHOLDERS, "comment", "text template")
     allowed = ", ".join("{" + name + "}" for name in TEXT_PLACEHOLDERS)
-    try:
-        fields = [field for _, field, _, _ in string.Formatter().parse(template) if field is not None]
-    except ValueError as error:
-        raise ValueError(f"text template {template!r} is malformed ({error}); write {{{{ and }}}} for braces") from error
-    for field in fields:
-        if field not in TEXT_PLACEHOLDERS:
-            raise ValueError(f"text template {template!r} has the unknown placeholder {{{field}}}; allowed: {allowed}")
-    if "comment" not in fields:
-        raise ValueError(f"text template {template!r} must contain {{comment}} (the viewer's comment); allowed: "
-                         f"{allowed}")
     try:
         comment_text(template, "a comment", "joy")
     except (ValueError, KeyError, IndexError, AttributeError, TypeError) as error:

@@ -28,7 +28,7 @@ detail saying what to do; any other file is ignored, counted in a warning.
   explicit id) gets ``-2``, ``-3`` ... in input order, so reruns of the same collection give the same ids.
 
 :data:`MAX_ID_BYTES` comes from the file-name limit of 255 bytes (ext4, APFS, NTFS): the longest name
-written for an id is the temporary sibling of ``items/<id>.json`` made by :mod:`art2music.io.atomic`,
+written for an id is the temporary sibling of ``items/<id>.json`` made by :mod:`vocoder.files`,
 ``.<id>.json.<8 random characters>.tmp.json``.
 
 **Comments** longer than :data:`MAX_COMMENT_CHARS` characters are cut to that length (a warning names the
@@ -43,17 +43,15 @@ bad item naming its line, a warning says to re-save the file as UTF-8, and the v
 
 from __future__ import annotations
 
-import contextlib
-import csv
-import io
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, NamedTuple
+from typing import NamedTuple
 
 from PIL import EpsImagePlugin, Image, ImageFile
 
+from art2music.io.csv_table import CsvHeaderError, has_undecodable, read_table
 from art2music.io.images import ImageLoadError, open_regular_file
 from art2music.render.outputs import AUDIO_DIR, ITEM_DIR, MEL_DIR, THUMB_DIR, output_paths
 
@@ -308,20 +306,9 @@ def _read_csv_text(path: Path) -> tuple[str, list[str]]:
             f"reported as failed: re-save the file as UTF-8 to render them"]
 
 
-@contextlib.contextmanager
-def _csv_field_limit(limit: int) -> Iterator[None]:
-    """Let the csv module read fields of up to ``limit`` characters (its default stops at 131072)."""
-    previous = csv.field_size_limit(max(limit, csv.field_size_limit()))
-    try:
-        yield
-    finally:
-        csv.field_size_limit(previous)
-
-
 def _read_csv(path: Path) -> Collection:
     text, warnings = _read_csv_text(path)
-    with _csv_field_limit(len(text) + 1):
-        rows, bad, cut = _parse_csv(path, text)
+    rows, bad, cut = _parse_csv(path, text)
     if cut:
         warnings.append(f"{len(cut)} comment(s) longer than {MAX_COMMENT_CHARS} characters were cut to that length "
                         f"for the text encoder (which reads only its first 77 tokens): {', '.join(cut[:5])}")
@@ -334,40 +321,27 @@ def _read_csv(path: Path) -> Collection:
 
 def _parse_csv(path: Path, text: str) -> tuple[list[_Row], list[BadItem], list[str]]:
     """Rows to render, bad rows, and the sources of rows whose comment was cut to :data:`MAX_COMMENT_CHARS`."""
-    reader = csv.reader(io.StringIO(text, newline=""))
     try:
-        header = [name.strip().lower() for name in next(reader)]
-    except StopIteration:
-        raise CollectionError(f"CSV {path} is empty (expected a header with columns image[,comment][,id])") from None
-    except csv.Error as error:
-        raise CollectionError(f"CSV {path}: cannot parse the header ({error})") from error
+        header, lines = read_table(text, lowercase_header=True)
+    except CsvHeaderError as error:
+        raise CollectionError(f"CSV {path}: {error} (expected a header with columns image[,comment][,id])") from None
     if "image" not in header:
         raise CollectionError(f"CSV {path} has no 'image' column (header: {', '.join(header) or 'empty'}); expected "
                               f"columns image[,comment][,id]")
     rows: list[_Row] = []
     bad: list[BadItem] = []
     cut: list[str] = []
-    while True:
-        try:
-            fields = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as error:
-            bad.append(BadItem(f"{path.name}:{reader.line_num}", "malformed_row", f"CSV syntax error: {error}"))
+    for line in lines:
+        source = f"{path.name}:{line.line}"
+        if line.values is None:
+            bad.append(BadItem(source, "malformed_row", line.problem))
             continue
-        source = f"{path.name}:{reader.line_num}"
-        if not fields or all(not field.strip() for field in fields):
-            continue  # blank line
-        if len(fields) != len(header):
-            bad.append(BadItem(source, "malformed_row", f"{len(fields)} fields but the header has {len(header)} "
-                                                        f"({', '.join(header)}); quote fields that contain commas"))
-            continue
-        values = {name: value.strip() for name, value in zip(header, fields)}
+        values = line.values
         if len(values.get("comment", "")) > MAX_COMMENT_CHARS:
             values["comment"] = values["comment"][:MAX_COMMENT_CHARS]
             cut.append(source)
         shown = {name: value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace") for name, value in values.items()}
-        if any("\udc80" <= char <= "\udcff" for value in values.values() for char in value):
+        if any(has_undecodable(value) for value in values.values()):
             bad.append(BadItem(source, "undecodable_row", "bytes that are not valid UTF-8 (re-save the CSV as UTF-8)",
                                shown.get("id", ""), shown["image"], shown.get("comment", "")))
             continue

@@ -17,6 +17,7 @@ Exit codes: 0 written, 2 a usage error or a checkpoint that cannot be read (one 
 from __future__ import annotations
 
 import argparse
+import pickle
 import sys
 from pathlib import Path
 
@@ -85,8 +86,10 @@ def main(argv: list[str] | None = None) -> int:
         vocoder = _load_vocoder(args.vocoder)
         write_pipeline_folder(args.out, encoder, encoder_weights, module.model.eval(), vocoder, module.mel_config,
                               template)
-    except (OSError, ValueError, KeyError, RuntimeError, TypeError) as error:
-        return usage_error("export", f"{type(error).__name__}: {error}")
+    except (OSError, ValueError, KeyError, RuntimeError, TypeError, EOFError, pickle.UnpicklingError) as error:
+        # a checkpoint that is not one (weights_only refuses pickled objects), or one from another model
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        return usage_error("export", f"{type(error).__name__}: {first_line}")
     print(f"wrote {args.out} (load it with Art2Music.from_pretrained({str(args.out)!r}))", file=sys.stderr)
     return 0
 

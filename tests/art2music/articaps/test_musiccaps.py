@@ -42,7 +42,7 @@ def test_reads_rows_with_a_pattern_and_reports_problems(tmp_path):
 
 
 @pytest.mark.parametrize("pattern, message", [("{title}.wav", "unknown placeholder"), ("clip.wav", "{ytid}"),
-                                              ("{ytid.wav", "not a valid format")])
+                                              ("{ytid.wav", "is malformed")])
 def test_bad_patterns_are_rejected(pattern, message):
     with pytest.raises(ValueError, match=message):
         check_audio_pattern(pattern)

@@ -19,6 +19,7 @@ from art2music.audio_engine.stage1 import Stage1Model
 from art2music.encoders.clip import ClipEncoder, check_text_template, comment_text
 from art2music.export.format import DEMO_DIR, PipelineParts, load_parts, write_pipeline
 from vocoder.mel import MelConfig
+from vocoder.precision import precision_name, resolve_precision
 
 ImageInput = Union[str, os.PathLike, Image.Image]
 __all__ = ["Art2Music", "DEMO_DIR", "ImageInput"]
@@ -34,11 +35,16 @@ class Art2Music:
         mel_config: the mel definition shared by stage 1 and the vocoder.
         text_template: how a comment is written for the text encoder (``{comment}``, ``{emotion}``).
         device: where to run.
+        precision: the arithmetic of the encoders (``torch.bfloat16`` runs them under autocast; their
+            embeddings come back float32). Stage 1's BiLSTM always runs in float32: oneDNN's bf16 LSTM measured
+            slower than its float32 one (``bench/RESULTS.md``). The vocoder carries its own precision.
     """
 
     def __init__(self, encoder: ClipEncoder, stage1: Stage1Model, vocoder: torch.nn.Module, mel_config: MelConfig,
-                 text_template: str = "{comment}", device: str | torch.device = "cpu"):
+                 text_template: str = "{comment}", device: str | torch.device = "cpu",
+                 precision: torch.dtype = torch.float32):
         self.device = torch.device(device)
+        self.precision = resolve_precision(precision, self.device)
         self.encoder = encoder.to(self.device).eval()
         self.stage1 = stage1.to(self.device).eval()
         self.vocoder = vocoder.to(self.device).eval()
@@ -67,22 +73,38 @@ class Art2Music:
     # ------------------------------------------------------------------ loading and saving
     @classmethod
     def from_pretrained(cls, path_or_name: str | os.PathLike = "demo", device: str | torch.device = "cpu",
-                        vocoder: str | os.PathLike | None = None,
-                        vocoder_precision: str | torch.dtype = "auto") -> "Art2Music":
+                        vocoder: str | os.PathLike | None = None, precision: str | torch.dtype = "auto",
+                        vocoder_precision: str | torch.dtype | None = None) -> "Art2Music":
         """Load a pipeline folder, or ``"demo"`` for the weights shipped with art2music.
 
         Args:
             vocoder: override the stored vocoder, e.g. ``"griffin-lim"`` or another HiFi-GAN checkpoint.
-            vocoder_precision: ``"auto"`` (bfloat16 HiFi-GAN convolutions on CPUs with AMX, float32 elsewhere),
-                ``"float32"`` (exact, the same on every machine) or ``"bfloat16"``; see :mod:`vocoder.precision`.
+            precision: ``"auto"`` (bfloat16 where the processor runs it natively: AMX, AVX512-BF16, AVX10,
+                CUDA with bf16; float32 elsewhere), ``"float32"`` (exact, the same on every machine) or
+                ``"bfloat16"``; see :mod:`vocoder.precision`.
+            vocoder_precision: the vocoder's own choice, when it should differ from ``precision``.
 
         Raises:
             FileNotFoundError: pretrained encoder weights not on this machine (the message says where to put them).
             art2music.export.format.ModelLoadError: no such pipeline folder, or a file or value in it does not fit
                 (the message names the file and the field).
         """
-        parts = load_parts(path_or_name, device, vocoder, vocoder_precision)
-        return cls(parts.encoder, parts.stage1, parts.vocoder, parts.mel_config, parts.text_template, device)
+        dtype = resolve_precision(precision, device)
+        vocoder_dtype = dtype if vocoder_precision is None else resolve_precision(vocoder_precision, device)
+        parts = load_parts(path_or_name, device, vocoder, vocoder_dtype)
+        return cls(parts.encoder, parts.stage1, parts.vocoder, parts.mel_config, parts.text_template, device, dtype)
+
+    @property
+    def precisions(self) -> dict[str, str]:
+        """The arithmetic each stage actually runs in, e.g. ``{"encoder": "bfloat16", "stage1": "float32", ...}``
+        (part of every render's fingerprint and shown in the gallery)."""
+        vocoder_dtype = getattr(self.vocoder, "inference_dtype", torch.float32)
+        return {"encoder": precision_name(self.precision), "stage1": "float32",
+                "vocoder": precision_name(vocoder_dtype)}
+
+    def _autocast(self):
+        """bf16 autocast on this pipeline's device when its precision is bf16; otherwise a no-op."""
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == torch.bfloat16)
 
     def save_pretrained(self, directory: str | os.PathLike, include_encoder_weights: bool | None = None) -> Path:
         """Write the pipeline folder (see :func:`art2music.export.format.write_pipeline`); returns it.
@@ -113,7 +135,9 @@ class Art2Music:
         """Images (paths or PIL) and comments → ``(text_embedding, image_embedding)``, each ``(B, D)``."""
         pixels = self.encoder.preprocess(self._images(images)).to(self.device)
         tokens = self.encoder.tokenize(self._texts(comments, len(images))).to(self.device)
-        return self.encoder.encode_texts(tokens), self.encoder.encode_images(pixels)
+        with self._autocast():
+            text_embedding, image_embedding = self.encoder.encode_texts(tokens), self.encoder.encode_images(pixels)
+        return text_embedding.float(), image_embedding.float()
 
     @torch.inference_mode()
     def embeddings_to_mel(self, text_embedding: torch.Tensor, image_embedding: torch.Tensor) -> torch.Tensor:

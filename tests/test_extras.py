@@ -36,7 +36,7 @@ def test_notebook_api_needs_no_extra(tmp_path):
     Image.new("RGB", (64, 48), (200, 120, 30)).save(tmp_path / "painting.png")
     result = run_without_extras(
         "from art2music import Art2Music\n"
-        "pipe = Art2Music.from_pretrained('demo', vocoder_precision='float32')\n"
+        "pipe = Art2Music.from_pretrained('demo', precision='float32')\n"
         "audio = pipe('painting.png', comment='warm and calm')\n"
         "print(audio.shape[0] == pipe.frames * pipe.mel_config.hop_length)\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in %r and sys.modules[m] is not None))\n"

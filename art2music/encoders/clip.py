@@ -201,13 +201,13 @@ class ClipEncoder(nn.Module):
     def encode_images(self, pixels: torch.Tensor) -> torch.Tensor:
         """``(B, 3, H, W)`` preprocessed pixels → ``(B, D)`` image embeddings."""
         with torch.set_grad_enabled(self.trainable and torch.is_grad_enabled()):
-            embedding = self.clip.encode_image(pixels)
+            embedding = self.clip.encode_image(pixels).float()  # float32 also when run under bf16 autocast
         return nn.functional.normalize(embedding, dim=-1) if self.normalize else embedding
 
     def encode_texts(self, tokens: torch.Tensor) -> torch.Tensor:
         """``(B, L)`` token ids → ``(B, D)`` text embeddings."""
         with torch.set_grad_enabled(self.trainable and torch.is_grad_enabled()):
-            embedding = self.clip.encode_text(tokens)
+            embedding = self.clip.encode_text(tokens).float()
         return nn.functional.normalize(embedding, dim=-1) if self.normalize else embedding
 
     @torch.no_grad()

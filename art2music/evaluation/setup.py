@@ -93,7 +93,7 @@ class EvaluationContext:
                                         f"finish building it (rerun the builder to resume)")
         try:
             # float32: scores must not depend on whether this machine's CPU has bf16 units
-            pipe = Art2Music.from_pretrained(model, device=device, vocoder_precision="float32")
+            pipe = Art2Music.from_pretrained(model, device=device, precision="float32")
             model_identity = model_folder_identity(model)
         except (FileNotFoundError, ValueError, KeyError, RuntimeError) as error:
             raise EvaluationConfigError(f"cannot load the model {model!r}: {error}") from error

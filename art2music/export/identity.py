@@ -11,7 +11,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import torch
 
@@ -21,13 +21,14 @@ _MODEL_FILE_SUFFIXES = (".json", ".safetensors")
 
 
 def model_folder_identity(folder: str | os.PathLike, vocoder: str | None = None,
-                          vocoder_dtype: str | None = None) -> str:
-    """Hash of a pipeline folder's config and weight files (and the vocoder override and precision, if any).
+                          precisions: Mapping[str, str] | None = None) -> str:
+    """Hash of a pipeline folder's config and weight files (and the vocoder override and precisions, if any).
 
     Args:
         folder: a pipeline folder (``art2music export``, ``Art2Music.save_pretrained``), or ``"demo"``.
         vocoder: the ``--vocoder`` override (a name such as ``griffin-lim``, or a checkpoint folder/file).
-        vocoder_dtype: the HiFi-GAN's inference dtype name when it is not float32 (its audio differs slightly).
+        precisions: the arithmetic each stage runs in (``Art2Music.precisions``); stages in bfloat16 change
+            the output slightly, so they change the identity (float32 stages leave it as it always was).
     """
     from art2music.export.format import resolve_pipeline_folder
 
@@ -42,8 +43,9 @@ def model_folder_identity(folder: str | os.PathLike, vocoder: str | None = None,
             digest.update(file_sha256(override).encode())
         else:
             digest.update(str(vocoder).lower().encode())
-    if vocoder_dtype not in (None, "float32"):
-        digest.update(b"vocoder-dtype\0" + str(vocoder_dtype).encode())
+    for stage, dtype in sorted((precisions or {}).items()):
+        if dtype != "float32":
+            digest.update(f"{stage}-dtype\0{dtype}".encode())
     return digest.hexdigest()
 
 
@@ -61,7 +63,7 @@ def pipeline_identity(pipe: Any) -> str:
     digest = hashlib.sha256(b"art2music-pipeline-memory-v1\0")
     description = {"encoder": pipe.encoder.spec(), "stage1": pipe.stage1.config.to_dict(),
                    "mel": pipe.mel_config.to_dict(), "text_template": pipe.text_template,
-                   "vocoder": type(pipe.vocoder).__name__}
+                   "vocoder": type(pipe.vocoder).__name__, "precisions": getattr(pipe, "precisions", None)}
     digest.update(json.dumps(description, sort_keys=True, default=str).encode())
     for module_name in ("encoder", "stage1", "vocoder"):
         for name, tensor in getattr(pipe, module_name).state_dict().items():

@@ -72,12 +72,14 @@ def gallery_html(results: list[ItemResult], run_info: dict[str, Any]) -> str:
     counts = summarize(results)
     rendered = [r for r in results if r.status in ("ok", "skipped")]
     failed = [r for r in results if r.status == "failed"]
+    precision = ", ".join(f"{stage} {dtype}" for stage, dtype in (run_info.get("precision") or {}).items())
     parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
              '<meta name="viewport" content="width=device-width, initial-scale=1">',
              "<title>art2music gallery</title>", f"<style>{_STYLE}</style></head><body>",
              "<h1>art2music gallery</h1>",
              f'<div class="meta">model {_text(run_info.get("model", ""))} · {counts["ok"]} rendered, '
-             f'{counts["skipped"]} kept, {counts["failed"]} failed · {_text(run_info.get("finished", ""))}</div>',
+             f'{counts["skipped"]} kept, {counts["failed"]} failed · {_text(run_info.get("finished", ""))}'
+             + (f' · arithmetic: {_text(precision)}' if precision else "") + '</div>',
              '<div class="grid">', *(_card(result) for result in rendered), "</div>"]
     if failed:
         parts += [f"<h2>Failed ({len(failed)})</h2>", "<table><tr><th>item</th><th>image</th><th>reason</th>"

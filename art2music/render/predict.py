@@ -163,7 +163,8 @@ def _render_on_devices(pipe: Any, collection: Collection, out_dir: Path, model_i
                        model_name: str) -> RenderReport | None:
     run_info = {"started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "model": model_name,
                 "model_identity": model_identity, "batch_size": settings.batch_size,
-                "wav_format": settings.wav_format, "sample_rate": pipe.sample_rate, "devices": devices}
+                "wav_format": settings.wav_format, "sample_rate": pipe.sample_rate, "devices": devices,
+                "precision": getattr(pipe, "precisions", {})}
     samples = pipe.frames * pipe.mel_config.hop_length
     plan = plan_render(collection, out_dir, model_identity, settings, pipe.sample_rate, samples)
     module = RenderModule(pipe)

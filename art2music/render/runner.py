@@ -329,7 +329,8 @@ def render_collection(pipe: Any, collection: Collection, out_dir: str | os.PathL
         remove_stale_temporaries(out_dir)
         run_info = {"started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "model": model_name,
                     "model_identity": model_identity or pipeline_identity(pipe), "batch_size": settings.batch_size,
-                    "wav_format": settings.wav_format, "sample_rate": pipe.sample_rate, "devices": 1}
+                    "wav_format": settings.wav_format, "sample_rate": pipe.sample_rate, "devices": 1,
+                    "precision": getattr(pipe, "precisions", {})}
         samples = pipe.frames * pipe.mel_config.hop_length
         plan = plan_render(collection, out_dir, run_info["model_identity"], settings, pipe.sample_rate, samples)
         rendered: dict[str, ItemResult] = {}

@@ -68,29 +68,33 @@ def test_save_and_load_are_bit_exact(pipe, tmp_path):
     pipe.save_pretrained(tmp_path / "export")
     for part in ("encoder", "stage1", "vocoder"):
         assert (tmp_path / "export" / part / "config.json").is_file()
-    loaded = Art2Music.from_pretrained(tmp_path / "export", vocoder_precision="float32")
+    loaded = Art2Music.from_pretrained(tmp_path / "export", precision="float32")
     image = Image.new("RGB", (50, 70), (120, 30, 200))
     assert np.array_equal(pipe(image, "purple haze"), loaded(image, "purple haze"))
     griffin = Art2Music.from_pretrained(tmp_path / "export", vocoder="griffin-lim")
     assert griffin(image).shape == (20 * 256,)
 
 
-def test_auto_vocoder_precision_follows_the_cpu_and_saving_stays_exact(pipe, tmp_path, monkeypatch):
+def test_auto_precision_follows_the_cpu_and_saving_stays_exact(pipe, tmp_path, monkeypatch):
     from vocoder import precision
 
     pipe.save_pretrained(tmp_path / "export")
-    monkeypatch.setattr(precision, "has_amx", lambda: True)
+    monkeypatch.setattr(precision, "bf16_support", lambda device="cpu": precision.Bf16Support(True, "mocked"))
     fast = Art2Music.from_pretrained(tmp_path / "export")
-    assert fast.vocoder.inference_dtype == torch.bfloat16
+    assert fast.vocoder.inference_dtype == torch.bfloat16 and fast.precision == torch.bfloat16
+    assert fast.precisions == {"encoder": "bfloat16", "stage1": "float32", "vocoder": "bfloat16"}
     image = Image.new("RGB", (50, 70), (120, 30, 200))
     exact_audio, fast_audio = pipe(image, "calm"), fast(image, "calm")
     assert fast_audio.dtype == np.float32 and not np.array_equal(exact_audio, fast_audio)
     assert np.abs(exact_audio - fast_audio).max() < 0.02 * np.abs(exact_audio).max()
     fast.save_pretrained(tmp_path / "again")  # the float32 originals are saved, not the bf16 copies
-    again = Art2Music.from_pretrained(tmp_path / "again", vocoder_precision="float32")
+    again = Art2Music.from_pretrained(tmp_path / "again", precision="float32")
     assert np.array_equal(again(image, "calm"), exact_audio)
-    monkeypatch.setattr(precision, "has_amx", lambda: False)
-    assert Art2Music.from_pretrained(tmp_path / "export").vocoder.inference_dtype == torch.float32
+    monkeypatch.setattr(precision, "bf16_support", lambda device="cpu": precision.Bf16Support(False, "mocked"))
+    slow = Art2Music.from_pretrained(tmp_path / "export")
+    assert slow.vocoder.inference_dtype == torch.float32 and slow.precision == torch.float32
+    mixed = Art2Music.from_pretrained(tmp_path / "export", precision="bfloat16", vocoder_precision="float32")
+    assert mixed.precisions == {"encoder": "bfloat16", "stage1": "float32", "vocoder": "float32"}
 
 
 def test_bad_inputs_are_explained(pipe, tmp_path):
@@ -173,9 +177,20 @@ def test_a_broken_model_folder_raises_one_error_naming_the_file_and_field(saved_
     shutil.copytree(saved_pipeline, model)
     break_it(model)
     with pytest.raises(ModelLoadError, match=message):
-        Art2Music.from_pretrained(model, vocoder_precision="float32")
+        Art2Music.from_pretrained(model, precision="float32")
 
 
 def test_a_text_template_with_an_unknown_placeholder_is_refused_when_built(pipe):
     with pytest.raises(ValueError, match=r"unknown placeholder \{mood\}; allowed: \{comment\}, \{emotion\}"):
         Art2Music(pipe.encoder, pipe.stage1, pipe.vocoder, MelConfig(), text_template="{mood}")
+
+
+def test_bf16_encoders_give_float32_embeddings_close_to_float32(pipe):
+    images = [Image.new("RGB", (48, 40), colour) for colour in [(250, 200, 20), (20, 40, 160)]]
+    exact_text, exact_image = pipe.embed(images, ["so joyful", "a cold night"])
+    fast = Art2Music(pipe.encoder, pipe.stage1, pipe.vocoder, pipe.mel_config, precision=torch.bfloat16)
+    text, image = fast.embed(images, ["so joyful", "a cold night"])
+    assert text.dtype == image.dtype == torch.float32
+    cosine = torch.nn.functional.cosine_similarity
+    assert cosine(text, exact_text).min() > 0.99 and cosine(image, exact_image).min() > 0.99
+    assert not torch.equal(image, exact_image)  # it really ran in bf16

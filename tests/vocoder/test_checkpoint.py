@@ -182,20 +182,19 @@ def assert_state_equal(left: dict, right: dict) -> None:
         assert left[key].dtype == right[key].dtype == torch.float32 and torch.equal(left[key], right[key]), key
 
 
-@pytest.mark.parametrize("amx", [True, False])
-def test_auto_precision_is_bfloat16_only_on_cpus_with_amx(tmp_path, generator, monkeypatch, amx) -> None:
-    monkeypatch.setattr(precision, "has_amx", lambda: amx)
+@pytest.mark.parametrize("native", [True, False])
+def test_auto_precision_follows_the_capability_probe(tmp_path, generator, monkeypatch, native) -> None:
+    monkeypatch.setattr(precision, "bf16_support", lambda device="cpu": precision.Bf16Support(native, "mocked"))
     save_export(generator, tmp_path / "export")
-    expected = torch.bfloat16 if amx else torch.float32
+    expected = torch.bfloat16 if native else torch.float32
     assert load_generator(tmp_path / "export").inference_dtype == expected  # "auto" is the default
     assert resolve_precision("auto", "cpu") == expected
-    assert resolve_precision("auto", "cuda") == torch.float32  # GPUs keep float32 (their TF32 is torch's business)
     assert resolve_precision("float32") == torch.float32 and resolve_precision(torch.bfloat16) == torch.bfloat16
 
 
 def test_unknown_precision_is_refused_with_the_choices(tmp_path, generator) -> None:
     save_export(generator, tmp_path / "export")
-    with pytest.raises(ValueError, match="unknown vocoder precision 'fp8': choose one of auto, float32, bfloat16"):
+    with pytest.raises(ValueError, match="unknown precision 'fp8': choose one of auto, float32, bfloat16"):
         load_generator(tmp_path / "export", precision="fp8")
     with pytest.raises(ValueError, match="float32 or bfloat16, got torch.float16"):
         resolve_precision(torch.float16)

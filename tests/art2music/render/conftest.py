@@ -61,7 +61,7 @@ def tiny_model_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_pipe(tiny_model_dir: Path) -> Art2Music:
-    return Art2Music.from_pretrained(tiny_model_dir, vocoder_precision="float32")  # the same numbers on every CPU
+    return Art2Music.from_pretrained(tiny_model_dir, precision="float32")  # the same numbers on every CPU
 
 
 def _gradient(size: tuple[int, int] = (48, 32)) -> np.ndarray:

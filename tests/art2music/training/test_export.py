@@ -49,7 +49,7 @@ def test_export_assembles_a_pipeline_that_loads_and_matches_the_checkpoint(tmp_p
                      "--out", str(out)]) == 0
     meta = json.loads((out / "pipeline.json").read_text())
     assert meta["text_template"] == "{emotion}: {comment}" and meta["engine"] == "audio"
-    pipe = Art2Music.from_pretrained(out, vocoder_precision="float32")
+    pipe = Art2Music.from_pretrained(out, precision="float32")
     text, image = torch.randn(2, 64), torch.randn(2, 64)
     with torch.no_grad():
         assert torch.equal(pipe.stage1(text, image), module.model.eval()(text, image))

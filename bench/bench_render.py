@@ -57,9 +57,9 @@ def build(size: str) -> Art2Music:
         encoder = ClipEncoder("ViT-H-14", None)
         stage1 = Stage1Config(embed_dim=encoder.embed_dim)  # the paper's defaults: 512, 4 x 512, 862 frames
         vocoder = Generator(PRESETS["v1"], mel)
-    # the vocoder arithmetic a user gets by default (precision="auto": bf16 on CPUs with AMX)
+    # the arithmetic a user gets by default (precision="auto": bf16 where the CPU runs it natively)
     vocoder = vocoder.remove_weight_norm().set_inference_dtype(resolve_precision("auto"))
-    return Art2Music(encoder, Stage1Model(stage1), vocoder, mel)
+    return Art2Music(encoder, Stage1Model(stage1), vocoder, mel, precision=resolve_precision("auto"))
 
 
 def write_paintings(folder: Path, count: int) -> Path:
@@ -179,6 +179,7 @@ def main() -> None:
                 entry = {"size": size, "torch_threads": threads, "build_seconds": round(build_seconds, 2),
                          "measured_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                          "vocoder_precision": str(resolve_precision("auto")).removeprefix("torch."),
+                         "encoder_precision": str(resolve_precision("auto")).removeprefix("torch."),
                          "load_average_before": [round(v, 2) for v in load_before],
                          "load_average_after": [round(v, 2) for v in os.getloadavg()], "runs": runs,
                          "speedup_batched_vs_one_by_one": round(one["wall_seconds"] / best["wall_seconds"], 2)}

@@ -153,9 +153,31 @@ def _render(result: dict) -> list[str]:
             *_table(["model sizes", "vocoder", "batch", "images", "images/min", "x real time", "audio s/image"], rows)]
 
 
+def _precision(result: dict) -> list[str]:
+    demo = result["demo"]
+    lines = [f"CPU bf16 capability: {result['bf16_reason']} (flags {', '.join(result['cpu_flags'])}); precision=auto "
+             f"resolves to {result['auto_resolves_to']}; load average {result['load_average']:.1f}.", "",
+             *_table(["demo pipeline (batch 8)", "float32 s", "default s", "speedup", "x real time", "embedding cosine",
+                      "mel L1 change", "share of model error", "vocoder SNR dB"],
+                     [[demo["images"], demo["seconds_float32"], demo["seconds_default"], demo["speedup"],
+                       demo["x_real_time_default"],
+                       min(demo["text_embedding_cosine_min"], demo["image_embedding_cosine_min"]),
+                       demo["mel_l1_change"], demo.get("mel_l1_change_share_of_model_error"),
+                       demo["vocoder_signal_to_error_db"]]])]
+    if "paper" in result:
+        paper = result["paper"]
+        rows = [[name, *paper[name]["seconds"].values(), paper[name]["total_seconds"], paper[name]["x_real_time"]]
+                for name in ("float32", "default")]
+        lines += ["", f"Paper sizes, one image, {paper['clip_seconds']} s clip (speedup {paper['speedup']}x; "
+                      f"embedding cosine {min(paper['image_embedding_cosine'], paper['text_embedding_cosine'])}, "
+                      f"vocoder {paper['vocoder_signal_to_error_db']} dB):", "",
+                  *_table(["precision", "image s", "text s", "stage 1 s", "vocoder s", "total s", "x real time"], rows)]
+    return lines
+
+
 KEY_FIGURES: dict[str, Callable[[dict], list[str]]] = {
     "stage1_training": _stage1, "builder": _builder, "vocoder": _vocoder, "render": _render,
-    "vocoder_precision": _vocoder_precision}
+    "vocoder_precision": _vocoder_precision, "precision": _precision}
 """Key-figure tables by result name; other results get :func:`_generic`."""
 
 

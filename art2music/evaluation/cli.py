@@ -44,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--threads", type=int, default=1,
                         help="torch CPU threads (default 1: scoring is many small STFTs, where thread hand-offs cost "
                              "more than they save; 1 thread was 3-4x faster than 2 on a shared 2-core machine)")
+    parser.add_argument("--precision", choices=("float32", "auto", "bfloat16"), default="float32",
+                        help="arithmetic of the model under test (default float32: scores do not depend on the CPU; "
+                             "auto = what a default render uses on this machine)")
     parser.add_argument("--device", default=None, help="torch device (default cuda if available, else cpu)")
     parser.add_argument("--redo", action="store_true", help="rescore items that are already done")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -97,7 +100,8 @@ def _run(args: argparse.Namespace, settings: Any, out_dir: Path) -> int:
 
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     try:
-        context = EvaluationContext.load(args.model, args.manifest, args.split, args.cache, device)
+        context = EvaluationContext.load(args.model, args.manifest, args.split, args.cache, device,
+                                         args.precision)
     except EvaluationConfigError as error:
         return _error(str(error))
     try:  # before rendering anything, so a bad weights file fails in seconds

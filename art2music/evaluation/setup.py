@@ -62,8 +62,13 @@ class EvaluationContext:
 
     @classmethod
     def load(cls, model: str, manifest_path: str | os.PathLike, split: str = "test",
-             cache_dir: str | os.PathLike | None = None, device: str = "cpu") -> "EvaluationContext":
-        """Load and check everything (see the module docstring for the errors)."""
+             cache_dir: str | os.PathLike | None = None, device: str = "cpu",
+             precision: str = "float32") -> "EvaluationContext":
+        """Load and check everything (see the module docstring for the errors).
+
+        ``precision`` stays ``"float32"`` unless asked: scores must not depend on whether this machine's CPU
+        has bf16 units (``"auto"``/``"bfloat16"`` evaluate what a default render sounds like here).
+        """
         from art2music.pipeline import DEMO_DIR, Art2Music
         from art2music.export.identity import model_folder_identity
 
@@ -92,9 +97,8 @@ class EvaluationContext:
                                         f"(e.g. {manifest[int(missing[0])].id}) have no mel or embeddings yet; "
                                         f"finish building it (rerun the builder to resume)")
         try:
-            # float32: scores must not depend on whether this machine's CPU has bf16 units
-            pipe = Art2Music.from_pretrained(model, device=device, precision="float32")
-            model_identity = model_folder_identity(model)
+            pipe = Art2Music.from_pretrained(model, device=device, precision=precision)
+            model_identity = model_folder_identity(model, precisions=pipe.precisions)
         except (FileNotFoundError, ValueError, KeyError, RuntimeError) as error:
             raise EvaluationConfigError(f"cannot load the model {model!r}: {error}") from error
         try:

@@ -90,6 +90,9 @@ class Art2Music:
                 (the message names the file and the field).
         """
         dtype = resolve_precision(precision, device)
+        if str(precision) == "auto" and torch.device(device).type == "cuda":
+            # what stays float32 on an NVIDIA GPU (the BiLSTM) runs in TF32, as PyTorch's convolutions already do
+            torch.backends.cuda.matmul.allow_tf32 = True
         vocoder_dtype = dtype if vocoder_precision is None else resolve_precision(vocoder_precision, device)
         parts = load_parts(path_or_name, device, vocoder, vocoder_dtype)
         return cls(parts.encoder, parts.stage1, parts.vocoder, parts.mel_config, parts.text_template, device, dtype)

@@ -21,6 +21,7 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "evaluate": ("art2music.evaluation.cli", "main", "render a split and score it with MCD, LSD, FAD, cosine vs baselines"),
     "build-articaps": ("art2music.articaps.builder", "main", "build ArtiCaps pairs + feature cache from ArtEmis/MusicCaps"),
     "demo-corpus": ("art2music.demo_corpus", "main", "generate the demo corpus and build its ArtiCaps cache"),
+    "serve": ("art2music.web.cli", "main", "a local web page: drop an image, listen, download (Gradio)"),
 }
 
 def parse_arguments(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace | int:

@@ -17,14 +17,14 @@ ARGS ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help install system-deps venv test test-full demo demo-data demo-train train-stage1 train-vocoder \
-        render evaluate bench clean
+        render evaluate bench serve clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-15s\033[0m %s\n", $$1, $$2}'
 
-install: system-deps venv ## Install everything: system packages (FluidSynth, GM soundfont) and .venv with pinned versions
+install: system-deps venv ## Install everything: system packages (FluidSynth, GM soundfont, Chromium for the web test) and .venv with pinned versions
 
-system-deps: ## Install the Debian packages the demo corpus needs (fluidsynth, a General MIDI soundfont)
+system-deps: ## Install the Debian packages: fluidsynth + a GM soundfont (demo corpus), chromium + chromium-driver (web test)
 	@bash scripts/install-system-deps.sh
 
 venv: $(VENV)/.installed ## Create .venv and install art2music with pinned dependencies (constraints.txt)
@@ -32,7 +32,7 @@ venv: $(VENV)/.installed ## Create .venv and install art2music with pinned depen
 $(VENV)/.installed: pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e ".[train,data,midi,eval,test]"
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[train,data,midi,eval,web,test]"
 	@touch $@
 
 test: ## Run the default test suite (under 15 minutes on 2 cores)
@@ -49,6 +49,9 @@ train-vocoder: ## Train / fine-tune the HiFi-GAN vocoder (CONFIG_VOCODER=..., or
 
 demo-data: ## Generate the embedded demo corpus into datasets/demo/ and build its ArtiCaps cache
 	$(CLI) demo-corpus --out datasets/demo $(ARGS)
+
+serve: ## Start the web page with the demo weights on http://127.0.0.1:7860 (MODEL=demo|DIR PORT=7860)
+	$(CLI) serve --model $(or $(MODEL),demo) --port $(or $(PORT),7860) $(ARGS)
 
 bench: ## Run every benchmark in bench/, writing bench/results/*.json and bench/RESULTS.md
 	$(PY) bench/run_all.py $(ARGS)

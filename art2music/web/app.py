@@ -23,7 +23,8 @@ from art2music.web.uploads import UploadError, check_upload
 log = logging.getLogger(__name__)
 
 FROM_PICTURE = "from the picture"
-CSS = ("#spectrogram img { width: 100% !important; height: auto !important; max-height: none !important; "
+CSS = ("#spectrogram .image-frame { width: 100% !important; height: auto !important; } "
+       "#spectrogram img { width: 100% !important; height: 240px !important; max-height: none !important; "
        "object-fit: fill !important; image-rendering: pixelated; }")
 """The log-mel PNG has one pixel per frame and mel bin (80 high): stretch it to the column, pixels kept sharp."""
 CONTROLS = ("emotion", "seed", "steps", "guidance", "seconds")
@@ -140,7 +141,7 @@ def build_app(engines: dict[str, Engine], outputs: OutputFolder, examples: list[
                         guidance = gr.Number(label="Guidance (blank: the model's)", minimum=0, elem_id="guidance")
                         seconds = gr.Number(label="Length in seconds", minimum=0.5, maximum=MAX_PAGE_SECONDS,
                                             elem_id="seconds")
-                with gr.Column():
+            with gr.Column():
                 status = gr.Markdown("", elem_id="status")
                 # the browser's own <audio> player (a real media element, seekable, with its own download)
                 audio = gr.Audio(label="Music", type="filepath", interactive=False, editable=False, elem_id="audio",

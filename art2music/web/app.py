@@ -9,16 +9,18 @@ logged on the server with its traceback and shown on the page as one line, never
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
-from pathlib import Path
 
-import gradio as gr
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before Gradio reads it: no usage reports, no version check
 
-from art2music.emotions import EMOTIONS
-from art2music.render.inputs import RenderItem
-from art2music.web.generate import (MAX_PAGE_SECONDS, Capabilities, OutputFolder, Request, capabilities,
+import gradio as gr  # noqa: E402
+
+from art2music.emotions import EMOTIONS  # noqa: E402
+from art2music.render.inputs import RenderItem  # noqa: E402
+from art2music.web.generate import (MAX_PAGE_SECONDS, Capabilities, OutputFolder, Request, capabilities,  # noqa: E402
                                     decoder_name, generate)
-from art2music.web.uploads import UploadError, check_upload
+from art2music.web.uploads import UploadError, check_upload  # noqa: E402
 
 log = logging.getLogger(__name__)
 

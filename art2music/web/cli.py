@@ -13,6 +13,7 @@ import argparse
 import importlib
 import logging
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -80,6 +81,10 @@ def example_items(source: str) -> list:
     return [item for item in read_collection(source).items if item.image.is_file()]
 
 
+def _interrupt(signal_number: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_arguments(build_parser(), argv)
     if isinstance(args, int):
@@ -105,11 +110,13 @@ def main(argv: list[str] | None = None) -> int:
         return usage_error("serve", str(error))
     loaded = time.perf_counter() - started
     warm = warm_up(engines)
-    print(f"models loaded in {loaded:.1f} s, warm-up piece in {warm:.1f} s", file=sys.stderr)
+    print(f"models loaded in {loaded:.1f} s, warm-up piece in {warm:.1f} s; files in {outputs.root}", file=sys.stderr)
     examples = example_items(args.examples)
     app = build_app(engines, outputs, examples)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"warning: serving on {args.host}: other machines can reach this page", file=sys.stderr)
+    # SIGTERM (a service manager, a test) stops the server as Ctrl-C does, so the folder is removed at exit
+    signal.signal(signal.SIGTERM, _interrupt)
     app.queue(default_concurrency_limit=1).launch(
         server_name=args.host, server_port=args.port, share=False, inbrowser=False, show_error=False,
         max_file_size=MAX_UPLOAD_BYTES, allowed_paths=[str(item.image.parent) for item in examples[:1]],

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import os
 import socket
 import subprocess
@@ -54,7 +55,7 @@ def server(tmp_path_factory):
                     if response.status == 200:
                         break
             if time.monotonic() > deadline:
-                pytest.fail(f"art2music serve did not answer within {SERVER_START_SECONDS} s:\n{log.read_text()[-3000:]}")
+                pytest.fail(f"art2music serve did not answer in {SERVER_START_SECONDS} s:\n{log.read_text()[-3000:]}")
             time.sleep(0.5)
         yield url
     finally:
@@ -64,6 +65,8 @@ def server(tmp_path_factory):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+    folder = Path(re.search(r"files in (\S+)", log.read_text()).group(1))
+    assert not folder.exists(), f"the server left its output folder {folder} behind"
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,9 @@
 """``art2music serve`` in a real browser: Debian's headless Chromium driven by Selenium through /usr/bin/chromium and
 /usr/bin/chromedriver (never a downloaded browser: Selenium Manager is not asked for anything).
 
-One server (the demo weights, a free localhost port) serves both tests: a picture uploaded and generated plays as
-an audio element with a positive duration; a text file uploaded shows the refusal on the page, not a traceback.
+One server (the demo weights, a free localhost port) serves all tests: a picture uploaded and generated plays as
+an audio element with a positive duration; a text file, or a file over the upload limit, shows the refusal on the
+page, not a traceback; the server's output folder is gone after it stops.
 Every request the page makes goes to the local server (nothing loads from the internet).
 
 Set ``ART2MUSIC_WEB_SCREENSHOT=/path.png`` to keep a screenshot of the page after the generation.
@@ -127,6 +128,7 @@ def test_upload_generate_and_listen(server, browser):
     elapsed = time.perf_counter() - started
     print(f"first generation: {elapsed:.2f} s from Generate to a playable audio element ({duration:.2f} s of audio)")
     assert 1.0 < duration < 30.0
+    assert elapsed < 20.0, "the first generation should answer within seconds: are the models loaded at start?"
     assert "Made" in _status(browser)
     assert browser.find_elements("css selector", "#spectrogram img"), "no spectrogram picture"
     if os.environ.get("ART2MUSIC_WEB_SCREENSHOT"):
@@ -155,3 +157,16 @@ def test_non_image_upload_shows_a_message(server, browser, tmp_path):
     time.sleep(1.0)
     assert "Cannot use this upload" in _status(browser)
     assert not browser.execute_script(AUDIO_DURATION)
+
+
+def test_an_upload_over_the_size_limit_is_refused_on_the_page(server, browser, tmp_path):
+    from art2music.web.uploads import MAX_UPLOAD_BYTES
+
+    big = tmp_path / "huge.png"
+    with open(big, "wb") as handle:
+        handle.truncate(MAX_UPLOAD_BYTES + 1024)
+    browser.get(server)
+    _upload(browser, big)
+    _wait(browser, lambda d: "exceed the maximum allowed size" in d.find_element("tag name", "body").text, 30,
+          "the size-limit message")
+    assert "Traceback" not in browser.page_source

@@ -30,3 +30,15 @@ def example_csv():
     from art2music.web.cli import EXAMPLES_CSV
 
     return EXAMPLES_CSV
+
+
+def test_engines_load_once_and_a_missing_midi_engine_is_listed_with_its_reason(monkeypatch):
+    from art2music.web import cli
+
+    monkeypatch.setattr(cli, "MIDI_PIPELINE", "art2music.no_such_engine")
+    engines = cli.load_engines("demo", "demo-midi", "cpu")
+    assert list(engines) == ["audio", "midi"]
+    assert type(engines["audio"].pipeline).__name__ == "Art2Music" and engines["midi"].pipeline is None
+    assert "lands soon" in engines["midi"].unavailable
+    assert cli.warm_up(engines) > 0
+    assert cli.example_items("") == [] and cli.example_items("/no/such/collection.csv") == []

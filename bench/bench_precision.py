@@ -11,7 +11,7 @@ ratios hold on a shared machine even when absolute figures drift:
   BiLSTM for 862 frames = 10 s, HiFi-GAN V1), one image: seconds per stage and x real time for a 10-s clip.
 
 The CPU's name and bf16 capability flags are recorded beside the figures. Usage:
-python bench/bench_precision.py [--threads 2] [--rounds 3] [--demo-images 16] [--skip-paper] [--quick]
+python bench/bench_precision.py [--threads 2] [--rounds 3] [--demo-images 16] [--skip-paper] [--quick] [--data DIR]
 Writes bench/results/precision.json.
 """
 
@@ -61,7 +61,7 @@ def _best(seconds: list[float]) -> float:
     return round(min(seconds), 4)
 
 
-def demo_comparison(images: int, rounds: int) -> dict:
+def demo_comparison(images: int, rounds: int, data: Path = DEMO_DATA) -> dict:
     """The shipped demo pipeline in float32 and in the default precision, rendering ``images`` paintings."""
     exact = Art2Music.from_pretrained("demo", precision="float32")
     fast = Art2Music.from_pretrained("demo", precision="auto")
@@ -88,20 +88,20 @@ def demo_comparison(images: int, rounds: int) -> dict:
               "image_embedding_cosine_min": round(cosine(image32, image16), 6),
               "mel_l1_change": round(float((mel32 - mel16).abs().mean()), 5),
               "vocoder_signal_to_error_db": round(snr_db(audio32, audio16), 1)}
-    result.update(_share_of_model_error(exact, fast))
+    result.update(_share_of_model_error(exact, fast, data))
     return result
 
 
-def _share_of_model_error(exact: Art2Music, fast: Art2Music) -> dict:
+def _share_of_model_error(exact: Art2Music, fast: Art2Music, data: Path) -> dict:
     """The bf16 mel change as a share of the model's own mel L1 against the true clips (demo test split)."""
-    if not (DEMO_DATA / "manifest.csv").is_file():
-        return {"model_error_note": f"{DEMO_DATA} not built (make demo-data): no share of the model's error"}
+    if not (data / "manifest.csv").is_file():
+        return {"model_error_note": f"{data} not built (make demo-data): no share of the model's error"}
     from art2music.articaps.feature_cache import FeatureCache
     from art2music.articaps.manifest import read_manifest
 
-    manifest = read_manifest(DEMO_DATA / "manifest.csv")
+    manifest = read_manifest(data / "manifest.csv")
     rows = manifest.split_indices("test")[:32]
-    cache = FeatureCache.open(DEMO_DATA / "cache", ids=manifest.ids)
+    cache = FeatureCache.open(data / "cache", ids=manifest.ids)
     images = [manifest.resolve(manifest[row].image_path) for row in rows]
     comments = [manifest[row].comment for row in rows]
     truth = torch.from_numpy(cache.mel_batch(rows))
@@ -171,6 +171,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--demo-images", type=int, default=16)
     parser.add_argument("--skip-paper", action="store_true")
+    parser.add_argument("--data", type=Path, default=DEMO_DATA,
+                        help="the demo corpus's ArtiCaps folder, for the share of the model's error (default %(default)s)")
     parser.add_argument("--quick", action="store_true", help="1 round, 8 demo images, no paper sizes")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -182,7 +184,7 @@ def main() -> None:
               "bf16_native": support.native, "bf16_reason": support.reason, "cpu_flags": flags,
               "auto_resolves_to": str(resolve_precision("auto")).removeprefix("torch."),
               "load_average": os.getloadavg()[0], "threads": args.threads,
-              "demo": demo_comparison(8 if args.quick else args.demo_images, rounds)}
+              "demo": demo_comparison(8 if args.quick else args.demo_images, rounds, args.data)}
     if not (args.quick or args.skip_paper):
         result["paper"] = paper_comparison(rounds)
     print(write_result("precision", result))

@@ -84,6 +84,9 @@ class FlowConfig:
         return cls(**values)
 
 
+torch.serialization.add_safe_globals([FlowConfig])  # it travels in Lightning checkpoints' hyper-parameters
+
+
 def _check_int(name: str, value: Any, minimum: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ValueError(f"flow field {name!r} must be an integer >= {minimum}, got {value!r}")

@@ -83,7 +83,8 @@ def main(argv: list[str] | None = None) -> int:
         template = args.text_template or module.hparams.get("text_template", "{comment}")
         encoder, encoder_weights = _encoder(module, args.encoder_weights)
         vocoder = _load_vocoder(args.vocoder)
-        write_pipeline_folder(args.out, encoder, encoder_weights, module.model.eval(), vocoder, module.mel_config,
+        write_pipeline_folder(args.out, encoder, encoder_weights, module.inference_model.eval(), vocoder,
+                              module.mel_config,
                               template)
     except (OSError, ValueError, KeyError, RuntimeError, TypeError) as error:
         return usage_error("export", f"{type(error).__name__}: {error}")

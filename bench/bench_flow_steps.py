@@ -4,7 +4,9 @@ For each number of steps, every item of the split is sampled (seed ``2 · row``,
 vocoded with the pipeline's vocoder, and re-analysed into a log-mel. Against the split's true clips (their cached
 log-mels) it reports FAD on the offline mel-stats embedding (not VGGish), and temporal variation, flux and
 inter-item distance as ratios to the true clips' (see :mod:`art2music.evaluation.metrics`), plus the wall time of
-stage 1 per item. ``--baseline`` adds the same figures for another pipeline (e.g. the BiLSTM demo) once.
+stage 1 per item. The same figures on stage 1's own mels (before the vocoder) are under ``stage1_mel``: the demo
+vocoder smooths (copy-synthesis of the TRUE mels keeps only ~0.4x their flux), so the two tell the decoder's share
+from the vocoder's. ``--baseline`` adds the same figures for another pipeline (e.g. the BiLSTM demo) once.
 
 Usage: python bench/bench_flow_steps.py --model FLOW_PIPELINE --manifest datasets/demo/articaps/manifest.csv
        [--baseline demo] [--steps 2 4 8 16 32] [--guidance G] [--split test]
@@ -37,10 +39,10 @@ def _figures(mels: list[np.ndarray], reference: list[np.ndarray], embedding) -> 
     return {"fad_mel_stats": fad, **ours, **{f"{name}_ratio": ours[name] / truth[name] for name in truth}}
 
 
-def _render(pipe, text, image, rows, batch_size, **sampling) -> tuple[list[np.ndarray], float]:
+def _render(pipe, text, image, rows, batch_size, **sampling) -> tuple[list[np.ndarray], list[np.ndarray], float]:
     from art2music.io.audio import waveform_to_mel
 
-    mels, seconds = [], 0.0
+    mels, stage1_mels, seconds = [], [], 0.0
     for start in range(0, len(rows), batch_size):
         chunk = slice(start, start + batch_size)
         options = dict(sampling)
@@ -49,8 +51,9 @@ def _render(pipe, text, image, rows, batch_size, **sampling) -> tuple[list[np.nd
         began = time.perf_counter()
         mel = pipe.embeddings_to_mel(text[chunk], image[chunk], **options)
         seconds += time.perf_counter() - began
+        stage1_mels += list(mel.float().cpu().numpy())
         mels += [waveform_to_mel(audio, pipe.mel_config) for audio in pipe.mel_to_audio(mel)]
-    return mels, seconds / len(rows)
+    return mels, stage1_mels, seconds / len(rows)
 
 
 def main() -> None:
@@ -80,14 +83,17 @@ def main() -> None:
                "true_clips": {name: truth[name] for name in ("temporal_variation", "flux", "inter_item_distance")},
                "steps": {}}
     for steps in args.steps:
-        mels, per_item = _render(context.pipe, text, image, rows, args.batch_size, steps=steps, guidance=args.guidance)
-        results["steps"][str(steps)] = {**_figures(mels, reference, embedding), "stage1_seconds_per_item": per_item}
+        mels, stage1_mels, per_item = _render(context.pipe, text, image, rows, args.batch_size, steps=steps,
+                                              guidance=args.guidance)
+        results["steps"][str(steps)] = {**_figures(mels, reference, embedding), "stage1_seconds_per_item": per_item,
+                                        "stage1_mel": _figures(stage1_mels, reference, embedding)}
         print(steps, results["steps"][str(steps)], flush=True)
     if args.baseline:
         baseline = EvaluationContext.load(args.baseline, args.manifest, args.split, None, "cpu").pipe
-        mels, per_item = _render(baseline, text, image, rows, args.batch_size)
+        mels, stage1_mels, per_item = _render(baseline, text, image, rows, args.batch_size)
         results["baseline"] = {"model": args.baseline, "decoder": baseline.decoder,
-                               **_figures(mels, reference, embedding), "stage1_seconds_per_item": per_item}
+                               **_figures(mels, reference, embedding), "stage1_seconds_per_item": per_item,
+                               "stage1_mel": _figures(stage1_mels, reference, embedding)}
         print("baseline", results["baseline"], flush=True)
     print(write_result(args.name, results))
 

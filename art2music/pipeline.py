@@ -1,5 +1,10 @@
 """The notebook API: ``Art2Music.from_pretrained(path_or_"demo")`` and ``pipe(image, comment)``.
 
+With a generative (flow) stage 1, every call samples a piece: ``pipe(image, comment, seed=…, steps=…,
+guidance=…, seconds=…)``. The same seed gives the same audio on one machine, other seeds other pieces; without a
+seed, each item's seed is derived from its image and comment (:func:`item_seed`), so reruns are reproducible.
+The BiLSTM stage 1 (the paper's) is deterministic and refuses ``seed``, ``steps`` and ``guidance``.
+
 A pipeline is stored as a folder in the one release format of :mod:`art2music.export.format` (written by
 ``art2music export`` or :meth:`Art2Music.save_pretrained`). Inference only: nothing here imports
 Lightning, the training code or the data builders.
@@ -7,6 +12,7 @@ Lightning, the training code or the data builders.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 from typing import Sequence, Union
@@ -22,7 +28,24 @@ from vocoder.mel import MelConfig
 from vocoder.precision import precision_name, resolve_precision
 
 ImageInput = Union[str, os.PathLike, Image.Image]
-__all__ = ["Art2Music", "DEMO_DIR", "ImageInput"]
+__all__ = ["Art2Music", "DEMO_DIR", "ImageInput", "item_seed"]
+
+
+def item_seed(image_sha256: str, comment: str | None) -> int:
+    """The default sampling seed of an item: from its image (hex SHA-256 of the file's bytes, or of a PIL
+    image's RGB pixels) and its comment, in [0, 2**31)."""
+    digest = hashlib.sha256(f"{image_sha256}\0{comment or ''}".encode("utf-8", "surrogatepass")).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+
+def image_sha256(image: ImageInput) -> str:
+    """What :func:`item_seed` keys an image by: its file's bytes, or a PIL image's RGB pixels and size."""
+    if isinstance(image, Image.Image):
+        rgb = image.convert("RGB")
+        return hashlib.sha256(f"{rgb.size}".encode() + rgb.tobytes()).hexdigest()
+    from art2music.io.hashing import file_sha256
+
+    return file_sha256(image)
 
 
 class Art2Music:
@@ -69,6 +92,40 @@ class Art2Music:
     @property
     def duration_seconds(self) -> float:
         return self.mel_config.frames_to_seconds(self.frames)
+
+    @property
+    def is_generative(self) -> bool:
+        """Whether stage 1 samples (``seed``, ``steps`` and ``guidance`` apply): the flow decoder."""
+        return self.stage1.is_generative
+
+    @property
+    def decoder(self) -> str:
+        """The stage-1 decoder: ``"bilstm"`` or ``"flow"``."""
+        return self.stage1.config.decoder
+
+    def sampling_defaults(self) -> dict[str, object]:
+        """The stored sampling defaults (``steps``, ``guidance``, ``solver``) of a flow stage 1; ``{}`` for the BiLSTM."""
+        flow = self.stage1.config.flow
+        return {"steps": flow.steps, "guidance": flow.guidance, "solver": flow.solver} if self.is_generative else {}
+
+    def frames_for(self, seconds: float | None) -> int:
+        """Mel frames for a piece of ``seconds`` (``None``: the trained length); the BiLSTM stops at its trained length."""
+        if seconds is None:
+            return self.frames
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds < float("inf"):
+            raise ValueError(f"seconds must be a positive number, got {seconds!r}")
+        frames = max(1, self.mel_config.seconds_to_frames(float(seconds)))
+        if not self.is_generative and frames > self.frames:
+            raise ValueError(f"the '{self.decoder}' stage-1 decoder makes at most {self.duration_seconds:.2f} s (its "
+                             f"trained length), got seconds={seconds}")
+        return frames
+
+    def check_sampling(self, seed: object = None, steps: object = None, guidance: object = None) -> None:
+        """Refuse sampling options a deterministic decoder cannot use (one-line error naming the decoder)."""
+        given = [name for name, value in (("seed", seed), ("steps", steps), ("guidance", guidance)) if value is not None]
+        if given and not self.is_generative:
+            raise ValueError(f"{', '.join(given)} only apply to a generative stage 1; this pipeline's decoder is the "
+                             f"deterministic '{self.decoder}' (export one with the flow decoder to sample)")
 
     # ------------------------------------------------------------------ loading and saving
     @classmethod
@@ -143,13 +200,39 @@ class Art2Music:
         return text_embedding.float(), image_embedding.float()
 
     @torch.inference_mode()
-    def embeddings_to_mel(self, text_embedding: torch.Tensor, image_embedding: torch.Tensor) -> torch.Tensor:
-        """``(B, D)`` embeddings → ``(B, n_mels, frames)`` log-mel."""
-        return self.stage1(text_embedding.to(self.device), image_embedding.to(self.device))
+    def embeddings_to_mel(self, text_embedding: torch.Tensor, image_embedding: torch.Tensor,
+                          seeds: Sequence[int] | None = None, steps: int | None = None, guidance: float | None = None,
+                          seconds: float | None = None) -> torch.Tensor:
+        """``(B, D)`` embeddings → ``(B, n_mels, frames)`` log-mel.
 
-    def image_to_mel(self, images: Sequence[ImageInput], comments: Sequence[str | None] | None = None) -> torch.Tensor:
-        """Images and comments → ``(B, n_mels, frames)`` log-mel."""
-        return self.embeddings_to_mel(*self.embed(images, comments))
+        Args:
+            seeds: flow only: one seed per item; item ``i``'s starting noise comes from a CPU ``torch.Generator``
+                seeded with ``seeds[i]``, so an item's piece does not depend on the batch it is in (default:
+                seed 0 for every item).
+            steps, guidance: flow only: ODE steps and guidance scale (default: the stored ones).
+            seconds: length of the piece (default: the trained length).
+        """
+        self.check_sampling(seeds, steps, guidance)
+        frames = self.frames_for(seconds)
+        text_embedding, image_embedding = text_embedding.to(self.device), image_embedding.to(self.device)
+        if not self.is_generative:
+            return self.stage1(text_embedding, image_embedding, frames)
+        count = text_embedding.shape[0]
+        seeds = [0] * count if seeds is None else list(seeds)
+        if len(seeds) != count:
+            raise ValueError(f"got {count} items but {len(seeds)} seeds")
+        for seed in seeds:
+            if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2 ** 63:
+                raise ValueError(f"a seed must be an integer in [0, 2**63), got {seed!r}")
+        noise = torch.stack([torch.randn((self.mel_config.n_mels, frames), generator=torch.Generator().manual_seed(seed))
+                             for seed in seeds])
+        return self.stage1(text_embedding, image_embedding, frames, noise=noise.to(self.device), steps=steps,
+                           guidance=guidance)
+
+    def image_to_mel(self, images: Sequence[ImageInput], comments: Sequence[str | None] | None = None,
+                     **sampling) -> torch.Tensor:
+        """Images and comments → ``(B, n_mels, frames)`` log-mel (``sampling``: see :meth:`embeddings_to_mel`)."""
+        return self.embeddings_to_mel(*self.embed(images, comments), **sampling)
 
     @torch.inference_mode()
     def mel_to_audio(self, mel: torch.Tensor) -> np.ndarray:
@@ -157,11 +240,22 @@ class Art2Music:
         audio = self.vocoder(mel.to(self.device)).squeeze(1)
         return audio.clamp(-1.0, 1.0).float().cpu().numpy()
 
-    def __call__(self, image: ImageInput | Sequence[ImageInput], comment: str | None | Sequence[str | None] = None
-                 ) -> np.ndarray:
+    def __call__(self, image: ImageInput | Sequence[ImageInput], comment: str | None | Sequence[str | None] = None,
+                 seed: int | Sequence[int] | None = None, steps: int | None = None, guidance: float | None = None,
+                 seconds: float | None = None) -> np.ndarray:
         """One image → ``(samples,)`` float32 waveform; a list of images → ``(B, samples)``.
 
         ``comment`` is a string (or ``None``) for one image, or a list matching a list of images.
+
+        Args:
+            seed: flow only: the piece to draw (an int, or one per image); default: :func:`item_seed` of each
+                image and comment.
+            steps: flow only: ODE steps (more: slower, closer to the trained flow; default: the stored value).
+            guidance: flow only: classifier-free guidance scale (1: none; default: the stored value).
+            seconds: length of the piece (default: the trained length; the BiLSTM cannot go beyond it).
+
+        Raises:
+            ValueError: ``seed``, ``steps`` or ``guidance`` with the deterministic BiLSTM decoder, or a bad value.
         """
         single = isinstance(image, (str, os.PathLike, Image.Image))
         images = [image] if single else list(image)
@@ -170,10 +264,21 @@ class Art2Music:
         comments = [comment] if single else (list(comment) if comment is not None else None)
         if not single and isinstance(comment, str):
             raise ValueError("for a list of images give a list of comments (or None)")
-        audio = self.mel_to_audio(self.image_to_mel(images, comments))
+        self.check_sampling(seed, steps, guidance)
+        seeds = None
+        if self.is_generative:
+            if seed is None:
+                item_comments = comments if comments is not None else [None] * len(images)
+                seeds = [item_seed(image_sha256(item), text) for item, text in zip(images, item_comments)]
+            elif isinstance(seed, int) and not isinstance(seed, bool):
+                seeds = [seed] * len(images)
+            else:
+                seeds = list(seed)
+        mel = self.image_to_mel(images, comments, seeds=seeds, steps=steps, guidance=guidance, seconds=seconds)
+        audio = self.mel_to_audio(mel)
         return audio[0] if single else audio
 
     def __repr__(self) -> str:
-        return (f"Art2Music(encoder={self.encoder.arch}, stage1={self.stage1.config}, "
+        return (f"Art2Music(encoder={self.encoder.arch}, decoder={self.decoder}, stage1={self.stage1.config}, "
                 f"vocoder={type(self.vocoder).__name__}, sample_rate={self.sample_rate}, "
                 f"seconds={self.duration_seconds:.2f})")

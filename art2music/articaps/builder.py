@@ -160,7 +160,7 @@ def run_build(args: argparse.Namespace) -> int:
         "num_samples": num_samples, "mel_config": mel_config.to_dict(), "audio_pattern": args.audio_pattern,
         "text_model": str(args.text_model) if args.text_model else "bundled all-MiniLM-L6-v2",
         "top_k": match.top_k, "candidates": match.candidates, "threshold": match.threshold, "max_clip_uses": match.max_clip_uses,
-        "splits": fractions.as_tuple(), "seed": args.seed}
+        "splits": fractions.as_tuple(), "split_strata": "emotion", "seed": args.seed}
     print_fp = fingerprint(options, [args.artemis, args.musiccaps], comments, clips)
     if layout.summary.is_file() and layout.manifest.is_file():
         previous = json.loads(layout.summary.read_text(encoding="utf-8"))

@@ -242,10 +242,21 @@ class FeatureCache:
     def mean_mel_per_bin(self, rows: Sequence[int], chunk: int = 256) -> np.ndarray:
         """``(n_mels,)`` float32 mean log-mel of each bin over all frames of ``rows`` (float64, ``chunk`` rows
         at a time so memory stays bounded)."""
+        return self.mel_statistics_per_bin(rows, chunk)[0]
+
+    def mel_statistics_per_bin(self, rows: Sequence[int], chunk: int = 256) -> tuple[np.ndarray, np.ndarray]:
+        """``(mean, std)``, each ``(n_mels,)`` float32: every bin's log-mel mean and standard deviation over all
+        frames of ``rows`` (float64 sums, ``chunk`` rows at a time)."""
         if len(rows) == 0:
             raise ValueError("the mean of no mels is undefined; give at least one row")
         rows = np.asarray(rows, dtype=np.int64)
         total = np.zeros(self._mels.shape[-1], dtype=np.float64)
+        squares = np.zeros(self._mels.shape[-1], dtype=np.float64)
         for start in range(0, len(rows), chunk):
-            total += np.asarray(self._mels[rows[start:start + chunk]], dtype=np.float64).sum(axis=(0, 1))
-        return (total / (len(rows) * self.frames)).astype(np.float32)
+            block = np.asarray(self._mels[rows[start:start + chunk]], dtype=np.float64)
+            total += block.sum(axis=(0, 1))
+            squares += (block ** 2).sum(axis=(0, 1))
+        count = len(rows) * self.frames
+        mean = total / count
+        std = np.sqrt(np.maximum(squares / count - mean ** 2, 0.0))
+        return mean.astype(np.float32), std.astype(np.float32)

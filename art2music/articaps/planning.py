@@ -21,7 +21,7 @@ from art2music.articaps.artemis import ArtemisComment
 from art2music.articaps.manifest import SPLITS, ManifestRow
 from art2music.articaps.matching import MatchConfig, match_pairs
 from art2music.articaps.musiccaps import MusicClip
-from art2music.articaps.splits import SplitFractions, assign_splits
+from art2music.articaps.splits import SplitFractions, assign_splits, majority_labels, nearest_neighbour_labels
 
 
 @dataclass
@@ -64,8 +64,12 @@ def _relative(path: Path, root: Path) -> str:
 
 def plan_pairs(comments: Sequence[ArtemisComment], clips: Sequence[MusicClip],
                embed: Callable[[Sequence[str]], np.ndarray], match: MatchConfig, fractions: SplitFractions,
-               seed: int, manifest_dir: str | Path) -> PlanResult:
+               seed: int, manifest_dir: str | Path, stratify: bool = True) -> PlanResult:
     """Split paintings and clips, then match each split's comments to that split's clips.
+
+    Stratified by emotion (see :mod:`art2music.articaps.splits`): paintings by their comments' majority
+    emotion, clips by the emotion of the comments their caption is closest to, so every split pairs as well as
+    the training split does.
 
     Args:
         comments: ArtEmis comments whose images exist.
@@ -74,16 +78,22 @@ def plan_pairs(comments: Sequence[ArtemisComment], clips: Sequence[MusicClip],
         match: top-k, threshold, reuse cap.
         fractions: train/val/test fractions (of paintings, and of clips).
         seed: split seed.
+        stratify: stratify the splits by emotion (``False``: plain random splits, as builds before it).
         manifest_dir: folder the manifest will live in (paths are written relative to it).
 
     Returns:
         Rows ordered by ArtEmis line, then descending score; ``stats`` counts what happened.
     """
     manifest_dir = Path(manifest_dir)
-    painting_split = assign_splits((c.painting for c in comments), fractions, seed)
-    clip_split = assign_splits((c.clip_id for c in clips), fractions, seed + 1)
     comment_vectors = embed([c.comment for c in comments]) if comments else np.zeros((0, 1), np.float32)
     caption_vectors = embed([c.caption for c in clips]) if clips else np.zeros((0, 1), np.float32)
+    painting_strata = clip_strata = None
+    if stratify and comments and clips:
+        painting_strata = majority_labels((c.painting, c.emotion) for c in comments)
+        clip_strata = dict(zip((c.clip_id for c in clips),
+                               nearest_neighbour_labels(caption_vectors, comment_vectors, [c.emotion for c in comments])))
+    painting_split = assign_splits((c.painting for c in comments), fractions, seed, painting_strata)
+    clip_split = assign_splits((c.clip_id for c in clips), fractions, seed + 1, clip_strata)
     rows: list[tuple[int, float, int, ManifestRow]] = []
     stats: dict[str, Any] = {"comments": len(comments), "paintings": len(painting_split), "clips": len(clips),
                              "pairs_crossing_splits_dropped": 0, "splits": {}}

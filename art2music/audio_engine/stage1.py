@@ -1,7 +1,9 @@
-"""The stage-1 network: embeddings → fusion → BiLSTM decoder → log-mel. No encoder, no training code.
+"""The stage-1 network: embeddings → fusion → mel decoder → log-mel. No encoder, no training code.
 
-:class:`Stage1Config` holds every size, travels with the weights (``config.json`` beside
-``model.safetensors``), and rebuilds the network on load.
+Two decoders: the paper's BiLSTM regression (``decoder="bilstm"``, the default and the baseline) and a
+conditional flow-matching sampler (``decoder="flow"``, :mod:`.decoders.flow`). :class:`Stage1Config` holds
+every size, travels with the weights (``config.json`` beside ``model.safetensors``), and rebuilds the network
+on load; a stored config without ``decoder`` is a BiLSTM (folders written before the flow decoder existed).
 """
 
 from __future__ import annotations
@@ -13,9 +15,13 @@ import torch
 from torch import nn
 
 from art2music.audio_engine.decoders.bilstm import BiLSTMMelDecoder
+from art2music.audio_engine.decoders.flow import FlowConfig, FlowMelDecoder
 from art2music.audio_engine.fusion import GatedResidualFusion
 from art2music.io.audio import PAPER_FRAMES
 from vocoder.mel import MelConfig
+
+
+DECODERS = ("bilstm", "flow")
 
 
 @dataclass(frozen=True)
@@ -30,9 +36,23 @@ class Stage1Config:
     frames: int = PAPER_FRAMES
     n_mels: int = MelConfig().n_mels
     dropout: float = 0.0
+    decoder: str = "bilstm"
+    flow: FlowConfig | None = None
+
+    def __post_init__(self) -> None:
+        if self.decoder not in DECODERS:
+            raise ValueError(f"stage-1 field 'decoder' must be one of {', '.join(DECODERS)}, got {self.decoder!r}")
+        if self.decoder == "flow" and self.flow is None:
+            object.__setattr__(self, "flow", FlowConfig())
+        if self.flow is not None and not isinstance(self.flow, FlowConfig):
+            raise ValueError(f"stage-1 field 'flow' must be a FlowConfig, got {type(self.flow).__name__}")
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Every field; ``flow`` only for the flow decoder (a BiLSTM's config stays as it always was)."""
+        values = asdict(self)
+        if self.decoder != "flow":
+            values.pop("flow")
+        return values
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> "Stage1Config":
@@ -41,9 +61,16 @@ class Stage1Config:
         unknown = set(values) - set(names)
         if unknown:
             raise ValueError(f"unknown stage-1 config keys {sorted(unknown)}; expected some of {sorted(names)}")
+        values = dict(values)
+        flow = values.pop("flow", None)
         for name, value in values.items():
-            _check_size(name, value)
-        return cls(**values)
+            if name != "decoder":
+                _check_size(name, value)
+        if flow is not None:
+            if not isinstance(flow, Mapping):
+                raise ValueError(f"stage-1 field 'flow' must be an object, got {flow!r}")
+            flow = FlowConfig.from_dict(flow)
+        return cls(**values, flow=flow)
 
 
 def _check_size(name: str, value: Any) -> None:
@@ -57,20 +84,44 @@ def _check_size(name: str, value: Any) -> None:
 
 
 class Stage1Model(nn.Module):
-    """Text + image embeddings ``(B, D)`` → log-mel ``(B, n_mels, frames)``."""
+    """Text + image embeddings ``(B, D)`` → log-mel ``(B, n_mels, frames)``.
+
+    With the flow decoder, ``forward`` samples: ``noise``/``generator`` choose the piece, ``steps``, ``guidance``
+    and ``solver`` the ODE integration (see :meth:`FlowMelDecoder.forward`). The BiLSTM is deterministic and
+    refuses those options.
+    """
 
     def __init__(self, config: Stage1Config = Stage1Config()):
         super().__init__()
         self.config = config
         self.fusion = GatedResidualFusion(config.embed_dim, config.fusion_dim)
-        self.decoder = BiLSTMMelDecoder(condition_dim=config.fusion_dim, max_frames=config.frames,
-                                        input_dim=config.decoder_input_dim, hidden_dim=config.lstm_hidden,
-                                        num_layers=config.lstm_layers, n_mels=config.n_mels, dropout=config.dropout)
+        if config.decoder == "flow":
+            self.decoder = FlowMelDecoder(config.fusion_dim, config.n_mels, config.frames, config.flow)
+        else:
+            self.decoder = BiLSTMMelDecoder(condition_dim=config.fusion_dim, max_frames=config.frames,
+                                            input_dim=config.decoder_input_dim, hidden_dim=config.lstm_hidden,
+                                            num_layers=config.lstm_layers, n_mels=config.n_mels,
+                                            dropout=config.dropout)
 
-    def forward(self, text_embedding: torch.Tensor, image_embedding: torch.Tensor,
-                frames: int | None = None) -> torch.Tensor:
+    @property
+    def is_generative(self) -> bool:
+        """Whether the decoder samples (seeds, steps and guidance apply)."""
+        return self.config.decoder == "flow"
+
+    def condition(self, text_embedding: torch.Tensor, image_embedding: torch.Tensor) -> torch.Tensor:
+        """The fused vector ``z`` ``(B, fusion_dim)`` the decoder is conditioned on."""
         if text_embedding.shape[-1] != self.config.embed_dim:
             raise ValueError(f"expected {self.config.embed_dim}-d embeddings (the encoder this model was built for), "
                              f"got {text_embedding.shape[-1]}-d")
-        return self.decoder(self.fusion(text_embedding, image_embedding), frames)
+        return self.fusion(text_embedding, image_embedding)
 
+    def forward(self, text_embedding: torch.Tensor, image_embedding: torch.Tensor,
+                frames: int | None = None, **sampling: Any) -> torch.Tensor:
+        condition = self.condition(text_embedding, image_embedding)
+        if not self.is_generative:
+            given = sorted(name for name, value in sampling.items() if value is not None)
+            if given:
+                raise ValueError(f"{', '.join(given)} only apply to a generative decoder; this model's stage-1 "
+                                 f"decoder is the deterministic '{self.config.decoder}'")
+            return self.decoder(condition, frames)
+        return self.decoder(condition, frames, **sampling)

@@ -9,8 +9,9 @@ import numpy as np
 
 from art2music.evaluation.baselines import EmotionProbe
 from art2music.evaluation.embeddings import AudioEmbedding
-from art2music.evaluation.metrics import (MCD_CONSTANT, MCD_ORDER, cosine_similarity, frechet_audio_distance)
-from art2music.evaluation.systems import DESCRIPTIONS, SCALAR_METRICS, SYSTEMS
+from art2music.evaluation.metrics import (MCD_CONSTANT, MCD_ORDER, cosine_similarity, frechet_audio_distance,
+                                          inter_item_distance)
+from art2music.evaluation.systems import DESCRIPTIONS, MUSIC_METRICS, SCALAR_METRICS, SYSTEMS
 from vocoder.mel import MelConfig
 
 _MEL = MelConfig()
@@ -27,6 +28,15 @@ DEFINITIONS = {
     "fad": "Frechet audio distance (Kilgour et al. 2019) between the embeddings of all ~0.96 s windows of the true "
            "clips and of the system's clips; biased upward for small N (compare only at equal N)",
     "cosine": "mean over items of the cosine similarity of the clip embeddings (mean of windows), rendered vs true",
+    "temporal_variation": "for each mel bin the std over time, averaged over bins, of the log-mel re-analysed "
+                          "from the system's audio; mean over items (a static drone: near 0)",
+    "flux": "frame-to-frame mel flux: mean |m[:, t+1] - m[:, t]| of that log-mel; mean over items",
+    "inter_item_distance": "how far apart the pieces for different items are: mean over pairs of items of the mean "
+                           "over bins of |time-averaged log-mel i - time-averaged log-mel j|",
+    "seed_diversity": "sampling models only: the same distance between the pieces drawn for one item with two "
+                      "seeds; mean over items",
+    "ratio_to_reference": "each music figure divided by the true clips' (1: like real music); seed_diversity is "
+                          "divided by the true clips' inter_item_distance",
     "emotion_accuracy": "accuracy of a logistic-regression emotion probe on log-mel mean/std (the demo corpus's "
                         "learnability check), trained on the TRUE training clips, applied to each system's audio; "
                         "labels are the manifest's emotions",
@@ -36,6 +46,10 @@ DEFINITIONS = {
 def _mean(values: Sequence[float | None]) -> float | None:
     present = [value for value in values if value is not None]
     return float(np.mean(present)) if present else None
+
+
+def _ratio(value: float | None, reference: float | None) -> float | None:
+    return None if value is None or not reference else float(value / reference)
 
 
 def aggregate(items: Sequence[tuple[dict, dict]], embeddings: Sequence[AudioEmbedding], probe: EmotionProbe,
@@ -75,6 +89,13 @@ def aggregate(items: Sequence[tuple[dict, dict]], embeddings: Sequence[AudioEmbe
             predictions[readable] = probe.predict(features[readable])
         entry["emotion_accuracy"] = float(np.mean([p == label for p, label in zip(predictions, labels)]))
         entry["unclassifiable_clips"] = int((~readable).sum())
+        entry["inter_item_distance"] = inter_item_distance(np.stack([arrays[f"{system}.mean_mel"]
+                                                                     for _, arrays in items]))
         systems[system] = entry
+    reference = systems["reference"]
+    for entry in systems.values():
+        ratios = {name: _ratio(entry[name], reference[name]) for name in MUSIC_METRICS}
+        ratios["seed_diversity"] = _ratio(entry["seed_diversity"], reference["inter_item_distance"])
+        entry["ratio_to_reference"] = ratios
     document["systems"] = systems
     return document

@@ -41,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="torchvggish state dict (vggish-10086976.pth) for VGGish FAD/cosine; without it only the "
                              "offline mel-stats embedding is used (labelled 'not VGGish')")
     parser.add_argument("--no-dtw", action="store_true", help="skip MCD with DTW alignment (faster)")
+    parser.add_argument("--steps", type=int, default=None, help="a flow stage 1's ODE steps (default: the model's)")
+    parser.add_argument("--guidance", type=float, default=None,
+                        help="a flow stage 1's guidance scale (default: the model's)")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch CPU threads (default 1: scoring is many small STFTs, where thread hand-offs cost "
                              "more than they save; 1 thread was 3-4x faster than 2 on a shared 2-core machine)")
@@ -75,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
                                       griffin_lim_iters=args.griffin_lim_iters, dtw=not args.no_dtw,
                                       redo=args.redo, progress=not args.no_progress,
                                       vggish_weights=str(Path(args.vggish_weights).expanduser())
-                                      if args.vggish_weights else None)
+                                      if args.vggish_weights else None, steps=args.steps, guidance=args.guidance)
     except ValueError as error:
         return _error(str(error))
     if args.threads < 1:
@@ -104,6 +107,10 @@ def _run(args: argparse.Namespace, settings: Any, out_dir: Path) -> int:
                                          args.precision)
     except EvaluationConfigError as error:
         return _error(str(error))
+    try:
+        context.pipe.check_sampling(steps=settings.steps, guidance=settings.guidance)
+    except ValueError as error:
+        return _error(str(error).replace("steps", "--steps").replace("guidance", "--guidance", 1))
     try:  # before rendering anything, so a bad weights file fails in seconds
         embeddings = make_embeddings(settings.vggish_weights, context.pipe.mel_config)
     except (FileNotFoundError, ValueError) as error:

@@ -42,6 +42,23 @@ def markdown_table(metrics: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def music_table(metrics: dict[str, Any]) -> str:
+    """Music figures per system, each with its ratio to the true clips' (1× = like real music)."""
+    header = ["system", "temporal variation (× true)", "flux (× true)", "inter-item distance (× true)",
+              "seed diversity (× true inter-item)"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
+    for name, entry in metrics.get("systems", {}).items():
+        ratios = entry.get("ratio_to_reference", {})
+        cells = [name] + [f"{_number(entry.get(metric), 3)} ({_number(ratios.get(metric))}×)"
+                          if entry.get(metric) is not None else "—"
+                          for metric in ("temporal_variation", "flux", "inter_item_distance")]
+        diversity = entry.get("seed_diversity")
+        cells.append(f"{_number(diversity, 3)} ({_number(ratios.get('seed_diversity'))}×)" if diversity is not None
+                     else "—")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def findings(metrics: dict[str, Any]) -> list[str]:
     """One sentence per question the evaluation answers (vocoder vs Griffin-Lim, model vs baselines)."""
     systems = metrics.get("systems", {})
@@ -87,7 +104,8 @@ def markdown_report(metrics: dict[str, Any]) -> str:
              "",
              f"Manifest `{metrics.get('manifest')}`, {items.get('scored', 0)} items scored, {items.get('failed', 0)} "
              f"failed; embeddings for stage 1 from the {metrics.get('embeddings_source')}; {metrics.get('date')}.",
-             "", markdown_table(metrics), ""]
+             "", markdown_table(metrics), "", "Music (on the log-mel re-analysed from each system's audio):", "",
+             music_table(metrics), ""]
     parts += [f"- {line}" for line in findings(metrics)]
     if fad_sizes:
         parts.append(f"- FAD sample sizes ({'; '.join(fad_sizes)}). FAD is biased upward at small N: compare values "

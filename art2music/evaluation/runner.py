@@ -39,7 +39,7 @@ from vocoder import GriffinLim
 from vocoder.audio import write_wav
 from vocoder.files import atomic_write, remove_stale_temporaries
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: music figures (temporal variation, flux, mean mels, seed diversity)
 ITEM_DIR, AUDIO_DIR = "items", "audio"
 
 
@@ -55,6 +55,8 @@ class EvaluationSettings:
     redo: bool = False
     progress: bool = True
     vggish_weights: str | None = None
+    steps: int | None = None
+    guidance: float | None = None
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
@@ -68,7 +70,14 @@ class EvaluationSettings:
         """The settings that change an item's scores (part of its fingerprint)."""
         weights = self.vggish_weights
         return {"griffin_lim_iters": self.griffin_lim_iters, "dtw": self.dtw,
-                "vggish": file_sha256(weights) if weights else None}
+                "vggish": file_sha256(weights) if weights else None, "steps": self.steps, "guidance": self.guidance}
+
+    def sampling(self, pipe: Any, rows: list[int], draw: int = 0) -> dict[str, Any]:
+        """``embeddings_to_mel`` options for ``rows``: for a sampling stage 1 a seed per row (``2·row + draw``, so a
+        row's piece does not depend on its batch) and the steps and guidance; nothing for the BiLSTM."""
+        if not getattr(pipe, "is_generative", False):
+            return {}
+        return {"seeds": [2 * row + draw for row in rows], "steps": self.steps, "guidance": self.guidance}
 
 
 @dataclass
@@ -153,7 +162,11 @@ class _Scorer:
         live = [row for row in rows if row not in outcomes]
         if not live:
             return outcomes
-        predicted = pipe.embeddings_to_mel(text, image).float().cpu()
+        predicted = pipe.embeddings_to_mel(text, image, **self.settings.sampling(pipe, live)).float().cpu()
+        other_seed_mels = None
+        if getattr(pipe, "is_generative", False):  # the same inputs with other seeds: how different are the pieces
+            other = pipe.embeddings_to_mel(text, image, **self.settings.sampling(pipe, live, draw=1)).float().cpu()
+            other_seed_mels = [waveform_to_mel(audio, self.mel_config) for audio in pipe.mel_to_audio(other)]
         true_mels = torch.from_numpy(cache.mel_batch(live))
         model_audio = pipe.mel_to_audio(predicted)
         model_gl_audio = self._griffin_lim(predicted)
@@ -178,6 +191,10 @@ class _Scorer:
                 "copy-griffin-lim": SystemOutput(copy_gl_audio[position], None),
             }
             outcomes[row] = self._score_row(row, outputs, int(nearest[position]))
+            if other_seed_mels is not None:
+                record, arrays = outcomes[row]
+                record["metrics"]["model"]["seed_diversity"] = float(
+                    np.abs(arrays["model.mean_mel"] - other_seed_mels[position].mean(axis=1)).mean())
         return outcomes
 
     def _score_row(self, row: int, outputs: dict[str, SystemOutput], nearest: int) -> tuple[dict, dict]:

@@ -143,7 +143,9 @@ class EvaluationContext:
         """The header of metrics.json: what was evaluated, on what, how."""
         from dataclasses import asdict
 
-        return {"model": self.model_name, "model_identity": self.model_identity, "manifest": str(self.manifest_path),
+        return {"model": self.model_name, "model_identity": self.model_identity,
+                "decoder": getattr(self.pipe, "decoder", "bilstm"),
+                "sampling": self.pipe.sampling_defaults() if getattr(self.pipe, "is_generative", False) else None, "manifest": str(self.manifest_path),
                 "cache": str(self.cache.directory), "split": self.split, "rows": rows,
                 "train_rows": len(self.train_rows),
                 "frames": {"model": self.pipe.frames, "reference": self.cache.frames},

@@ -67,6 +67,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--wav-format", choices=("pcm16", "float"), default="pcm16",
                         help="16-bit PCM (default) or 32-bit float WAVs")
     parser.add_argument("--redo", action="store_true", help="re-render items that are already done")
+    sampling = parser.add_argument_group("sampling (a flow stage 1; the BiLSTM refuses seed, steps and guidance)")
+    sampling.add_argument("--seed", type=int, default=None,
+                          help="draw every item's piece from this seed (default: a seed derived from each item's "
+                               "image and comment, so reruns give the same pieces)")
+    sampling.add_argument("--steps", type=int, default=None, help="ODE steps (default: the model's)")
+    sampling.add_argument("--guidance", type=float, default=None,
+                          help="classifier-free guidance scale, 1 = none (default: the model's)")
+    sampling.add_argument("--seconds", type=float, default=None,
+                          help="length of each piece (default: the model's trained length)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--wait", action="store_true",
                         help="if another render is writing into --out, wait for it to finish (default: exit with 2)")
@@ -95,6 +104,14 @@ def _check_options(args: argparse.Namespace) -> str | None:
         return f"--num-workers must be 0 or more, got {args.num_workers}"
     if args.wait_timeout is not None and (args.wait_timeout < 0 or not args.wait):
         return "--wait-timeout needs --wait and 0 or more seconds"
+    if args.seed is not None and not 0 <= args.seed < 2 ** 63:
+        return f"--seed must be in [0, 2**63), got {args.seed}"
+    if args.steps is not None and args.steps < 1:
+        return f"--steps must be at least 1, got {args.steps}"
+    if args.guidance is not None and not 0 <= args.guidance < float("inf"):
+        return f"--guidance must be a finite number >= 0, got {args.guidance}"
+    if args.seconds is not None and not 0 < args.seconds < float("inf"):
+        return f"--seconds must be a positive number, got {args.seconds}"
     return None
 
 
@@ -165,7 +182,13 @@ def _load_and_render(args: argparse.Namespace, collection, out_dir: Path) -> int
     except (ModelLoadError, ValueError, RuntimeError) as error:  # bad --device or --vocoder-precision: ValueError
         return _error(f"cannot load the model {args.model!r}: {error}")
     settings = RenderSettings(batch_size=args.batch_size, wav_format=args.wav_format, redo=args.redo,
-                              progress=not args.no_progress)
+                              progress=not args.no_progress, seed=args.seed, steps=args.steps,
+                              guidance=args.guidance, seconds=args.seconds)
+    try:
+        pipe.check_sampling(args.seed, args.steps, args.guidance)
+        pipe.frames_for(args.seconds)
+    except ValueError as error:
+        return _error(str(error))
     if args.devices:
         from art2music.render.predict import render_with_trainer
 

@@ -53,6 +53,13 @@ def _comment_html(comment: str) -> str:
             f"{_text(comment)}</details>")
 
 
+def _sampling_text(result: ItemResult) -> str:
+    """`` · seed 123 · steps=16 guidance=2.0`` for a sampled piece, nothing for a deterministic one."""
+    if result.seed is None:
+        return ""
+    return f" · seed {result.seed}" + (f" · {_text(result.sampling)}" if result.sampling else "")
+
+
 def _card(result: ItemResult) -> str:
     note = '<div class="skipped">kept from an earlier run</div>' if result.status == "skipped" else ""
     return "\n".join([
@@ -62,7 +69,7 @@ def _card(result: ItemResult) -> str:
         _comment_html(result.comment),
         f'<audio controls preload="none" src="{_href(result.wav)}"></audio>',
         f'<img class="mel" src="{_href(result.png)}" alt="log-mel spectrogram of {_text(result.id)}" loading="lazy">',
-        f'<div class="skipped">{result.seconds:.1f} s</div>{note}',
+        f'<div class="skipped">{result.seconds:.1f} s{_sampling_text(result)}</div>{note}',
         "</div>",
     ])
 

@@ -31,8 +31,8 @@ from art2music.render.interrupt import RenderInterrupted
 from art2music.render.lock import is_ddp_child, lock_output_folder
 from art2music.render.outputs import OutputWriteError, make_thumbnail, remove_stale_temporaries
 from art2music.render.runner import (PlannedItem, RenderReport, RenderSettings, collect_results, fail_item,
-                                     finish_item, finish_run, finish_stopped_run, load_for_render, plan_render,
-                                     render_images)
+                                     effective_sampling, finish_item, finish_run, finish_stopped_run,
+                                     load_for_render, plan_render, render_images)
 
 
 @dataclass
@@ -44,6 +44,7 @@ class LoadedItem:
     image: Image.Image | None
     thumbnail: Image.Image | None
     error: ImageLoadError | None
+    seed: int | None = None
 
 
 class RenderDataset(torch.utils.data.Dataset):
@@ -61,7 +62,7 @@ class RenderDataset(torch.utils.data.Dataset):
         image = load_for_render(planned, self.max_pixels)
         if isinstance(image, ImageLoadError):
             return LoadedItem(index, planned.item.comment, None, None, image)
-        return LoadedItem(index, planned.item.comment, image, make_thumbnail(image), None)
+        return LoadedItem(index, planned.item.comment, image, make_thumbnail(image), None, planned.seed)
 
 
 def collate_items(items: list[LoadedItem]) -> list[LoadedItem]:
@@ -72,9 +73,9 @@ def collate_items(items: list[LoadedItem]) -> list[LoadedItem]:
 class RenderModule(lightning.LightningModule):
     """Wraps an ``Art2Music`` pipeline so Lightning places it on each process's device."""
 
-    def __init__(self, pipe: Any):
+    def __init__(self, pipe: Any, settings: RenderSettings | None = None):
         super().__init__()
-        self.pipe = pipe
+        self.pipe, self.settings = pipe, settings
         # Registered as submodules so that Lightning moves them to the device.
         self.encoder, self.stage1, self.vocoder = pipe.encoder, pipe.stage1, pipe.vocoder
 
@@ -89,12 +90,13 @@ class RenderModule(lightning.LightningModule):
         outputs: dict[int, tuple | str] = {}
         try:
             if ready:
-                mels, audio = render_images(self.pipe, [item.image for item in ready], [item.comment for item in ready])
+                mels, audio = render_images(self.pipe, [item.image for item in ready], [item.comment for item in ready],
+                                            [item.seed for item in ready], self.settings)
                 outputs = {item.index: (mels[i], audio[i]) for i, item in enumerate(ready)}
         except (RuntimeError, ValueError) as batch_error:
             for item in ready:  # find the culprit instead of failing the whole batch
                 try:
-                    mels, audio = render_images(self.pipe, [item.image], [item.comment])
+                    mels, audio = render_images(self.pipe, [item.image], [item.comment], [item.seed], self.settings)
                     outputs[item.index] = (mels[0], audio[0])
                 except (RuntimeError, ValueError) as error:
                     outputs[item.index] = f"the model failed: {error if len(ready) > 1 else batch_error}"
@@ -165,9 +167,10 @@ def _render_on_devices(pipe: Any, collection: Collection, out_dir: Path, model_i
                 "model_identity": model_identity, "batch_size": settings.batch_size,
                 "wav_format": settings.wav_format, "sample_rate": pipe.sample_rate, "devices": devices,
                 "precision": getattr(pipe, "precisions", {})}
-    samples = pipe.frames * pipe.mel_config.hop_length
-    plan = plan_render(collection, out_dir, model_identity, settings, pipe.sample_rate, samples)
-    module = RenderModule(pipe)
+    samples = pipe.frames_for(settings.seconds) * pipe.mel_config.hop_length
+    plan = plan_render(collection, out_dir, model_identity, settings, pipe.sample_rate, samples,
+                       effective_sampling(pipe, settings))
+    module = RenderModule(pipe, settings)
     try:
         if plan.pending:
             loader = torch.utils.data.DataLoader(RenderDataset(plan.pending, settings.max_pixels),

@@ -6,11 +6,12 @@ thumbnail, so a record with ``status: ok`` and the current fingerprint means eve
 rewritten atomically at the end of a run.
 
 Columns: ``id, image, comment, status, reason, detail, wav, png, thumbnail, seconds, render_seconds,
-source, fingerprint``. ``status`` is ``ok`` (rendered by this run), ``skipped`` (already rendered with the
+source, fingerprint, seed, sampling``. ``status`` is ``ok`` (rendered by this run), ``skipped`` (already rendered with the
 same image, comment, model and settings: outputs kept) or ``failed`` (``reason`` is a short code such as
 ``truncated`` or ``duplicate_id``, ``detail`` says what to do). ``seconds`` is the audio's duration,
 ``render_seconds`` the wall time spent on the item (its share of its batch). Paths are relative to the
-output folder.
+output folder. ``seed`` and ``sampling`` (e.g. ``steps=16 guidance=2.0 solver=euler``) say how a generative
+stage 1 drew the item's piece (empty for the deterministic BiLSTM).
 
 ``results.csv`` is meant to be opened in a spreadsheet, so a text cell beginning with ``=``, ``+``, ``-``,
 ``@``, a tab or a carriage return (a comment such as ``=HYPERLINK(...)``) is written with a leading ``'``,
@@ -52,6 +53,8 @@ class ItemResult:
     render_seconds: float = 0.0
     source: str = ""
     fingerprint: str = ""
+    seed: int | None = None
+    sampling: str = ""
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:

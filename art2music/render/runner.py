@@ -30,6 +30,7 @@ from art2music.io.images import (DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_PIXELS, Ima
                                    open_regular_file)
 from art2music.export.identity import pipeline_identity
 from art2music.io.hashing import stream_sha256
+from art2music.pipeline import item_seed
 from art2music.render.fingerprint import item_fingerprint
 from art2music.render.inputs import Collection, RenderItem
 from art2music.render.interrupt import RenderInterrupted
@@ -49,6 +50,10 @@ class RenderSettings:
     redo: bool = False
     progress: bool = True
     loader_threads: int = 2
+    seed: int | None = None
+    steps: int | None = None
+    guidance: float | None = None
+    seconds: float | None = None
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
@@ -56,9 +61,15 @@ class RenderSettings:
         if self.wav_format not in WAV_SUBTYPES:
             raise ValueError(f"wav format must be one of {sorted(WAV_SUBTYPES)}, got {self.wav_format!r}")
 
+    def sampling(self) -> dict[str, Any]:
+        """The sampling options given (``seed``, ``steps``, ``guidance``, ``seconds``; unset ones left out)."""
+        values = {"seed": self.seed, "steps": self.steps, "guidance": self.guidance, "seconds": self.seconds}
+        return {name: value for name, value in values.items() if value is not None}
+
     def output_settings(self) -> dict[str, Any]:
-        """The settings that change the output files (part of each item's fingerprint)."""
-        return {"wav_format": self.wav_format}
+        """The settings that change the output files (part of each item's fingerprint): a changed seed, number
+        of steps, guidance or length re-renders; unset ones are left out, so older fingerprints still match."""
+        return {"wav_format": self.wav_format, **self.sampling()}
 
 
 @dataclass(frozen=True)
@@ -67,6 +78,8 @@ class PlannedItem:
 
     item: RenderItem
     fingerprint: str
+    seed: int | None = None
+    sampling: str = ""
 
 
 @dataclass
@@ -104,11 +117,13 @@ def _relative(out_dir: Path, path: Path) -> str:
 
 
 def plan_render(collection: Collection, out_dir: Path, model_identity: str, settings: RenderSettings,
-                sample_rate: int, samples: int) -> RenderPlan:
+                sample_rate: int, samples: int, sampling: dict[str, Any] | None = None) -> RenderPlan:
     """Fingerprint every item and decide: skip (done, same fingerprint, outputs valid), fail now, or render.
 
     Args:
         sample_rate, samples: the WAV every done item must have (checked before skipping it).
+        sampling: for a generative stage 1, the sampling settings in effect (``steps``, ``guidance``, ``solver``);
+            each item then gets a seed: ``settings.seed``, or one derived from its image and comment.
     """
     plan = RenderPlan()
     for item in collection.items:
@@ -125,7 +140,11 @@ def plan_render(collection: Collection, out_dir: Path, model_identity: str, sett
                 and wav_is_complete(paths["wav"], sample_rate, samples)):
             plan.known[item.id] = record.as_skipped()
         else:
-            plan.pending.append(PlannedItem(item, fingerprint))
+            seed = sampling_text = None
+            if sampling is not None:
+                seed = settings.seed if settings.seed is not None else item_seed(image_hash, item.comment)
+                sampling_text = " ".join(f"{name}={value}" for name, value in sampling.items())
+            plan.pending.append(PlannedItem(item, fingerprint, seed, sampling_text or ""))
     return plan
 
 
@@ -172,7 +191,8 @@ def finish_item(out_dir: Path, planned: PlannedItem, thumbnail: Image.Image, mel
     result = ItemResult(item.id, str(item.image), item.comment, "ok", wav=_relative(out_dir, paths["wav"]),
                         png=_relative(out_dir, paths["png"]), thumbnail=_relative(out_dir, paths["thumbnail"]),
                         seconds=round(len(waveform) / sample_rate, 4), render_seconds=round(render_seconds, 4),
-                        source=item.source, fingerprint=planned.fingerprint)
+                        source=item.source, fingerprint=planned.fingerprint, seed=planned.seed,
+                        sampling=planned.sampling)
     write_record(out_dir, result)
     return result
 
@@ -185,9 +205,21 @@ def load_for_render(planned: PlannedItem, max_pixels: int) -> Image.Image | Imag
         return error
 
 
-def render_images(pipe: Any, images: Sequence[Image.Image], comments: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """One batched pass: ``B`` images + comments → mels ``(B, n_mels, frames)`` and audio ``(B, samples)``."""
-    mel = pipe.embeddings_to_mel(*pipe.embed(list(images), list(comments)))
+def render_images(pipe: Any, images: Sequence[Image.Image], comments: Sequence[str],
+                  seeds: Sequence[int | None] | None = None, settings: RenderSettings | None = None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """One batched pass: ``B`` images + comments → mels ``(B, n_mels, frames)`` and audio ``(B, samples)``.
+
+    Args:
+        seeds: one per item for a generative stage 1 (``None`` entries or no list: a deterministic one).
+        settings: the render's ``steps``, ``guidance`` and ``seconds``.
+    """
+    sampling = {"seconds": settings.seconds} if settings is not None else {}
+    if seeds is not None and all(seed is not None for seed in seeds):
+        sampling.update(seeds=list(seeds))
+        if settings is not None:
+            sampling.update(steps=settings.steps, guidance=settings.guidance)
+    mel = pipe.embeddings_to_mel(*pipe.embed(list(images), list(comments)), **sampling)
     audio = pipe.mel_to_audio(mel)
     return mel.float().cpu().numpy(), audio
 
@@ -204,7 +236,8 @@ def _render_batch(pipe: Any, out_dir: Path, batch: list[PlannedItem], loaded: li
     if not ready:
         return results
     try:
-        mels, audio = render_images(pipe, [image for _, image in ready], [p.item.comment for p, _ in ready])
+        mels, audio = render_images(pipe, [image for _, image in ready], [p.item.comment for p, _ in ready],
+                                    [p.seed for p, _ in ready], settings)
     except (RuntimeError, ValueError) as error:
         if len(ready) == 1:
             return results + [fail_item(out_dir, ready[0][0], "render_error", f"the model failed: {error}")]
@@ -304,6 +337,18 @@ def _render_pending(pipe: Any, plan: RenderPlan, out_dir: Path, settings: Render
         pool.shutdown(wait=True, cancel_futures=True)  # on a stop, do not decode the next batch first
 
 
+def effective_sampling(pipe: Any, settings: RenderSettings) -> dict[str, Any] | None:
+    """The sampling settings in effect (the pipeline's defaults, overridden by ``settings``), or ``None`` for a
+    deterministic stage 1 (which refuses seed, steps and guidance: one-line ``ValueError``)."""
+    pipe.check_sampling(settings.seed, settings.steps, settings.guidance)
+    if not getattr(pipe, "is_generative", False):
+        return None
+    values = dict(pipe.sampling_defaults())
+    values.update({name: value for name, value in (("steps", settings.steps), ("guidance", settings.guidance))
+                   if value is not None})
+    return values
+
+
 def render_collection(pipe: Any, collection: Collection, out_dir: str | os.PathLike,
                       settings: RenderSettings = RenderSettings(), model_identity: str | None = None,
                       model_name: str = "", wait_for_lock: bool = False) -> RenderReport:
@@ -331,8 +376,9 @@ def render_collection(pipe: Any, collection: Collection, out_dir: str | os.PathL
                     "model_identity": model_identity or pipeline_identity(pipe), "batch_size": settings.batch_size,
                     "wav_format": settings.wav_format, "sample_rate": pipe.sample_rate, "devices": 1,
                     "precision": getattr(pipe, "precisions", {})}
-        samples = pipe.frames * pipe.mel_config.hop_length
-        plan = plan_render(collection, out_dir, run_info["model_identity"], settings, pipe.sample_rate, samples)
+        samples = pipe.frames_for(settings.seconds) * pipe.mel_config.hop_length
+        plan = plan_render(collection, out_dir, run_info["model_identity"], settings, pipe.sample_rate, samples,
+                           effective_sampling(pipe, settings))
         rendered: dict[str, ItemResult] = {}
         try:
             _render_pending(pipe, plan, out_dir, settings, rendered)

@@ -5,7 +5,8 @@ Steps (each a real art2music command, run as a subprocess so its memory is freed
 1. generate the demo corpus and its ArtiCaps folder (``art2music demo-corpus``, random-init encoder);
 2. train the tiny CLIP encoder contrastively on the corpus's paintings and comments;
 3. re-embed the corpus with that encoder (the ArtiCaps builder, mels reused from step 1's audio);
-4. train stage 1 (``configs/demo/stage1.yaml``);
+4. train stage 1 (``--decoder flow``: ``configs/demo/stage1_flow.yaml`` for ``--stage1-minutes``;
+   ``--decoder bilstm``: the paper's ``configs/demo/stage1.yaml`` for ``--stage1-epochs``);
 5. train the vocoder from scratch (``configs/demo/vocoder.yaml``);
 6. export everything as a pipeline folder into ``art2music/assets/demo/`` (or ``--out``).
 
@@ -25,7 +26,9 @@ from pathlib import Path
 from art2music.pipeline import DEMO_DIR
 
 RUNS = Path("runs/demo-train")
-STAGE1_RUN = Path("runs/stage1-demo")    # as in configs/demo/stage1.yaml
+STAGE1_CONFIGS = {"bilstm": "configs/demo/stage1.yaml", "flow": "configs/demo/stage1_flow.yaml"}
+STAGE1_RUNS = {"bilstm": Path("runs/stage1-demo"), "flow": Path("runs/stage1-flow-demo")}  # as in those configs
+DEFAULT_DECODER = "bilstm"
 VOCODER_RUN = Path("runs/vocoder-demo")  # as in configs/demo/vocoder.yaml
 
 
@@ -45,7 +48,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=Path("datasets/demo"), help="demo corpus folder")
     parser.add_argument("--out", type=Path, default=DEMO_DIR, help="where the pipeline is exported")
     parser.add_argument("--encoder-epochs", type=int, default=60)
-    parser.add_argument("--stage1-epochs", type=int, default=40)
+    parser.add_argument("--decoder", choices=sorted(STAGE1_CONFIGS), default=DEFAULT_DECODER,
+                        help=f"stage-1 decoder (default {DEFAULT_DECODER})")
+    parser.add_argument("--stage1-epochs", type=int, default=40, help="BiLSTM epochs")
+    parser.add_argument("--stage1-minutes", type=float, default=25.0,
+                        help="flow decoder training time (it trains by time; an EMA of its weights is exported)")
     parser.add_argument("--vocoder-steps", type=int, default=2500,
                         help="optimizer steps: 1 per batch during the mel-loss warm-up (model.adversarial_start), "
                              "2 per batch after it")
@@ -54,15 +61,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only-vocoder", action="store_true",
                         help="keep everything of an earlier run but the vocoder; retrain it and export")
     args = parser.parse_args(argv)
+    stage1_run = STAGE1_RUNS[args.decoder]
     articaps = args.data / "articaps"
     encoder_file = RUNS / "encoder" / "open_clip_model.safetensors"
     reuse = ((args.reuse_encoder or args.only_vocoder) and encoder_file.is_file()
              and (articaps / "manifest.csv").is_file())
-    only_vocoder = args.only_vocoder and reuse and (STAGE1_RUN / "checkpoints").is_dir()
+    only_vocoder = args.only_vocoder and reuse and (stage1_run / "checkpoints").is_dir()
     if args.only_vocoder and not only_vocoder:
         parser.error("--only-vocoder needs an earlier run's encoder, corpus and stage-1 checkpoints")
     # From scratch: no stale best/last checkpoints may survive into this run.
-    stale = (VOCODER_RUN,) if only_vocoder else (STAGE1_RUN, VOCODER_RUN) if reuse else (RUNS, STAGE1_RUN, VOCODER_RUN)
+    stale = (VOCODER_RUN,) if only_vocoder else (stage1_run, VOCODER_RUN) if reuse else (RUNS, stage1_run, VOCODER_RUN)
     for earlier in stale:
         if earlier.exists():
             shutil.rmtree(earlier)
@@ -76,24 +84,33 @@ def main(argv: list[str] | None = None) -> int:
     if not only_vocoder:
         _run("re-embed", ["demo-corpus", "--out", str(args.data), "--encoder-pretrained", str(encoder_file),
                           "--rebuild"], timings)
-        _run("stage1", ["train-stage1", "fit", "--config", "configs/demo/stage1.yaml",
-                        "--model.encoder_pretrained", str(encoder_file), "--trainer.max_epochs",
-                        str(args.stage1_epochs), "--trainer.enable_progress_bar", "false"], timings)
+        length = (["--trainer.max_epochs", str(args.stage1_epochs)] if args.decoder == "bilstm" else
+                  ["--trainer.max_epochs", "100000", "--trainer.max_time", _minutes(args.stage1_minutes)])
+        _run("stage1", ["train-stage1", "fit", "--config", STAGE1_CONFIGS[args.decoder],
+                        "--model.encoder_pretrained", str(encoder_file), *length,
+                        "--trainer.enable_progress_bar", "false"], timings)
     _run("vocoder", ["train-vocoder", "fit", "--config", "configs/demo/vocoder.yaml",
                      "--trainer.max_steps", str(args.vocoder_steps), "--trainer.enable_progress_bar", "false"], timings)
-    _export(args, encoder_file, timings)
+    _export(args, encoder_file, stage1_run, timings)
     timings["total"] = round(time.monotonic() - start, 1)
     (args.out / "training.json").write_text(json.dumps({"seconds": timings}, indent=2) + "\n")
     print(f"\ndemo weights written to {args.out} in {timings['total'] / 60:.1f} min: {timings}")
     return 0
 
 
-def _export(args, encoder_file: Path, timings: dict) -> None:
+def _minutes(minutes: float) -> str:
+    """Lightning's ``max_time`` ``DD:HH:MM:SS`` for ``minutes``."""
+    seconds = int(round(minutes * 60))
+    return f"00:{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def _export(args, encoder_file: Path, stage1_run: Path, timings: dict) -> None:
     """Assemble the pipeline folder from the encoder file and the two runs' best checkpoints."""
     from art2music.training.export import main as export_main
 
     start = time.monotonic()
-    stage1_best, vocoder_best = STAGE1_RUN / "checkpoints" / "best.ckpt", VOCODER_RUN / "checkpoints" / "best.ckpt"
+    # The flow decoder has no "best" (its validation loss is a noisy CFM loss): its last EMA is exported.
+    stage1_best, vocoder_best = stage1_run / "checkpoints" / "best.ckpt", VOCODER_RUN / "checkpoints" / "best.ckpt"
     code = export_main(["--stage1", str(stage1_best if stage1_best.is_file() else stage1_best.with_name("last.ckpt")),
                         "--vocoder", str(vocoder_best if vocoder_best.is_file() else vocoder_best.with_name("last.ckpt")),
                         "--encoder-weights", str(encoder_file), "--out", str(args.out)])

@@ -84,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
         template = args.text_template or module.hparams.get("text_template", "{comment}")
         encoder, encoder_weights = _encoder(module, args.encoder_weights)
         vocoder = _load_vocoder(args.vocoder)
-        write_pipeline_folder(args.out, encoder, encoder_weights, module.model.eval(), vocoder, module.mel_config,
+        write_pipeline_folder(args.out, encoder, encoder_weights, module.inference_model.eval(), vocoder,
+                              module.mel_config,
                               template)
     except (OSError, ValueError, KeyError, RuntimeError, TypeError, EOFError, pickle.UnpicklingError) as error:
         # a checkpoint that is not one (weights_only refuses pickled objects), or one from another model

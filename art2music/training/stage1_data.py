@@ -158,6 +158,12 @@ class Stage1DataModule(L.LightningDataModule):
         rows = np.asarray(self.manifest.split_indices("train"))
         return torch.from_numpy(self.cache.mean_mel_per_bin(rows))
 
+    def train_mel_statistics(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-bin mean and std ``(n_mels,)`` of the training split's log-mels (the flow decoder's normalisation)."""
+        assert self.manifest is not None and self.cache is not None, "call setup() first"
+        mean, std = self.cache.mel_statistics_per_bin(np.asarray(self.manifest.split_indices("train")))
+        return torch.from_numpy(mean), torch.from_numpy(std)
+
     def _dataset(self, split: str) -> Dataset:
         assert self.manifest is not None, "call setup() first"
         indices = self.manifest.split_indices(split)

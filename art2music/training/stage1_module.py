@@ -1,4 +1,10 @@
-"""LightningModule for stage 1: embeddings → fusion → BiLSTM → log-mel, frequency-weighted L1.
+"""LightningModule for stage 1: embeddings → fusion → mel decoder → log-mel.
+
+``model.decoder: bilstm`` (the paper's): frequency-weighted L1 on whole clips. ``model.decoder: flow``: the
+conditional flow-matching loss (:mod:`art2music.audio_engine.decoders.flow`) on random crops of
+``model.flow.crop_frames`` frames, its squared error weighted per bin by the same 1.0 → 1.5 ramp; an EMA copy of
+the weights (``model.ema_decay``) is kept in the checkpoint (so a resumed run restores it), used for the
+validation samples logged to TensorBoard, and exported.
 
 With the encoder frozen (the default) the training step reads cached embeddings and never runs the
 encoder; it is not even built. With ``train_encoder=True`` it is built, trained at ``encoder_lr``, and fed
@@ -10,9 +16,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import copy
+
 import lightning as L
 import torch
 
+from art2music.audio_engine.decoders.flow import FlowConfig
 from art2music.audio_engine.loss import FrequencyWeightedL1
 from art2music.audio_engine.stage1 import Stage1Config, Stage1Model
 from art2music.encoders.clip import check_text_template
@@ -37,6 +46,10 @@ class Stage1Module(L.LightningModule):
         mel: the mel definition (stored in checkpoints and exports).
         text_template: how comments were written for the encoder (linked from the data's cache by the CLI),
             stored so that ``art2music export`` gives the pipeline the same template.
+        decoder: ``"bilstm"`` (the paper's regression) or ``"flow"`` (conditional flow matching).
+        flow: the flow decoder's sizes and sampling defaults (used when ``decoder`` is ``"flow"``).
+        ema_decay: decay of the exponential moving average of the weights used for validation samples and
+            export; ``None``: 0.999 for the flow decoder, off (0) for the BiLSTM.
     """
 
     def __init__(self, embed_dim: int = 1024, encoder_arch: str = "ViT-H-14",
@@ -44,16 +57,23 @@ class Stage1Module(L.LightningModule):
                  fusion_dim: int = 512, decoder_input_dim: int = 512, lstm_hidden: int = 512, lstm_layers: int = 4,
                  frames: int = PAPER_FRAMES, dropout: float = 0.0, lr: float = 1e-4, encoder_lr: float = 1e-6,
                  weight_low: float = 1.0, weight_high: float = 1.5, init_output_level: bool = True,
-                 mel: MelConfig = MelConfig(), text_template: str = "{comment}"):
+                 mel: MelConfig = MelConfig(), text_template: str = "{comment}", decoder: str = "bilstm",
+                 flow: FlowConfig = FlowConfig(), ema_decay: float | None = None):
         super().__init__()
         self.save_hyperparameters()
         self.mel_config = mel
         check_text_template(text_template)
         self.config = Stage1Config(embed_dim=embed_dim, fusion_dim=fusion_dim, decoder_input_dim=decoder_input_dim,
                                    lstm_hidden=lstm_hidden, lstm_layers=lstm_layers, frames=frames,
-                                   n_mels=mel.n_mels, dropout=dropout)
+                                   n_mels=mel.n_mels, dropout=dropout, decoder=decoder,
+                                   flow=flow if decoder == "flow" else None)
         self.model = Stage1Model(self.config)
         self.loss = FrequencyWeightedL1(mel.n_mels, weight_low, weight_high)
+        self.ema_decay = (0.999 if decoder == "flow" else 0.0) if ema_decay is None else float(ema_decay)
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError(f"ema_decay must be in [0, 1), got {ema_decay}")
+        # The EMA copy is a submodule, so it is saved in (and restored from) every checkpoint; it is not trained.
+        self.ema = copy.deepcopy(self.model).requires_grad_(False) if self.ema_decay > 0 else None
         self.encoder = None
         if train_encoder:
             from art2music.encoders.clip import ClipEncoder
@@ -80,9 +100,13 @@ class Stage1Module(L.LightningModule):
                              f"model.encoder_pretrained to match, or rebuild the cache")
         if self.encoder is not None:
             datamodule.attach_encoder(self.encoder.image_transform, self.encoder.tokenizer)
-        if stage == "fit" and self.hparams.init_output_level and hasattr(datamodule, "mean_train_mel"):
-            # A resumed run overwrites this with the checkpoint's weights right after setup.
+        # A resumed run overwrites these with the checkpoint's weights right after setup.
+        if stage == "fit" and self.model.is_generative and hasattr(datamodule, "train_mel_statistics"):
+            self.model.decoder.set_normalisation(*datamodule.train_mel_statistics())
+        elif stage == "fit" and self.hparams.init_output_level and hasattr(datamodule, "mean_train_mel"):
             self.model.decoder.init_output_level(datamodule.mean_train_mel())
+        if stage == "fit" and self.ema is not None:
+            self.ema.load_state_dict(self.model.state_dict())
 
     # ------------------------------------------------------------------ steps
     def embeddings(self, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -98,6 +122,51 @@ class Stage1Module(L.LightningModule):
         """``(B, D)``, ``(B, D)`` → ``(B, n_mels, frames)`` log-mel."""
         return self.model(text_embedding, image_embedding, frames)
 
+    @property
+    def inference_model(self) -> Stage1Model:
+        """The weights used for samples and export: the EMA copy when kept, else the trained ones."""
+        return self.ema if self.ema is not None else self.model
+
+    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+        if self.ema is None:
+            return
+        # Warm-up as in Karras et al./timm: early averages do not drag in the random initialisation for long.
+        decay = min(self.ema_decay, (1 + self.global_step) / (10 + self.global_step))
+        with torch.no_grad():
+            for average, current in zip(self.ema.parameters(), self.model.parameters()):
+                average.lerp_(current.detach(), 1.0 - decay)
+            for average, current in zip(self.ema.buffers(), self.model.buffers()):
+                average.copy_(current)
+
+    def _random_crops(self, mel: torch.Tensor) -> torch.Tensor:
+        """``(B, n_mels, T)`` → ``(B, n_mels, crop_frames)`` windows at random offsets (whole clips if shorter)."""
+        crop = self.config.flow.crop_frames
+        frames = mel.shape[-1]
+        if crop == 0 or crop >= frames:
+            return mel
+        starts = torch.randint(0, frames - crop + 1, (mel.shape[0],)).tolist()
+        return torch.stack([mel[index, :, start:start + crop] for index, start in enumerate(starts)])
+
+    def _flow_step(self, batch: dict[str, Any], split: str) -> torch.Tensor:
+        text_embedding, image_embedding = self.embeddings(batch)
+        target = batch["mel"]
+        generator = None
+        if split != "train":  # the same noise and times every validation, so the curve compares like with like
+            generator = torch.Generator(device=target.device).manual_seed(int(batch["index"][0]))
+        else:
+            target = self._random_crops(target)
+        condition = self.model.condition(text_embedding, image_embedding)
+        loss = self.model.decoder.loss(target, condition, self.loss.weights, generator)
+        self.log(f"{split}/loss", loss, prog_bar=True, batch_size=target.shape[0], sync_dist=split != "train")
+        return loss
+
+    @torch.no_grad()
+    def sample(self, text_embedding: torch.Tensor, image_embedding: torch.Tensor, frames: int | None = None,
+               seed: int = 0, **sampling: Any) -> torch.Tensor:
+        """Sample log-mels ``(B, n_mels, frames)`` with the inference weights (noise from ``seed``)."""
+        generator = torch.Generator(device=text_embedding.device).manual_seed(seed)
+        return self.inference_model(text_embedding, image_embedding, frames, generator=generator, **sampling)
+
     def _shared_step(self, batch: dict[str, Any], split: str) -> tuple[torch.Tensor, torch.Tensor]:
         text_embedding, image_embedding = self.embeddings(batch)
         target = batch["mel"]
@@ -110,15 +179,27 @@ class Stage1Module(L.LightningModule):
         return loss, prediction
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
+        if self.model.is_generative:
+            return self._flow_step(batch, "train")
         return self._shared_step(batch, "train")[0]
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
-        _, prediction = self._shared_step(batch, "val")
-        if batch_idx == 0:
-            self._log_mel_image(prediction[0], batch["mel"][0])
+        if not self.model.is_generative:
+            _, prediction = self._shared_step(batch, "val")
+            if batch_idx == 0:
+                self._log_mel_image(prediction[0], batch["mel"][0])
+            return
+        self._flow_step(batch, "val")
+        if batch_idx == 0 and not self.trainer.sanity_checking:
+            text_embedding, image_embedding = self.embeddings(batch)
+            sampled = self.sample(text_embedding[:1], image_embedding[:1], frames=batch["mel"].shape[-1])
+            self._log_mel_image(sampled[0], batch["mel"][0])
 
     def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
-        self._shared_step(batch, "test")
+        if self.model.is_generative:
+            self._flow_step(batch, "test")
+        else:
+            self._shared_step(batch, "test")
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         groups = [{"params": [p for p in self.model.parameters() if p.requires_grad], "lr": self.hparams.lr}]
@@ -136,11 +217,12 @@ class Stage1Module(L.LightningModule):
 
         figure = mel_comparison_figure(prediction.detach().float().cpu().numpy(),
                                        target.detach().float().cpu().numpy(), self.mel_config)
-        experiment.add_figure("val/mel_prediction_vs_target", figure, global_step=self.global_step)
+        tag = "val/mel_sample_vs_target" if self.model.is_generative else "val/mel_prediction_vs_target"
+        experiment.add_figure(tag, figure, global_step=self.global_step)
 
     def export(self, directory: str | Path) -> None:
         """Write the stage-1 folder of a pipeline (``stage1/`` of :mod:`art2music.export.format`)."""
         from art2music.export.format import encoder_config, save_stage1
 
         encoder = encoder_config(self.hparams.encoder_arch, self.hparams.encoder_pretrained)
-        save_stage1(self.model, directory, self.mel_config, encoder)
+        save_stage1(self.inference_model, directory, self.mel_config, encoder)

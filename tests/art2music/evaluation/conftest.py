@@ -16,7 +16,8 @@ SMALL_VOCODER = dict(resblock="2", upsample_rates=(8, 8, 4), upsample_kernel_siz
                      upsample_initial_channel=16, resblock_kernel_sizes=(3,), resblock_dilation_sizes=((1, 2),))
 
 
-def build_tiny_pipeline(seed: int = 0, frames: int = FRAMES):
+def build_tiny_pipeline(seed: int = 0, frames: int = FRAMES, decoder: str = "bilstm"):
+    from art2music.audio_engine.decoders.flow import FlowConfig
     from art2music.encoders.clip import TINY_ARCH, ClipEncoder
     from art2music.audio_engine.stage1 import Stage1Config, Stage1Model
     from art2music.pipeline import Art2Music
@@ -24,8 +25,16 @@ def build_tiny_pipeline(seed: int = 0, frames: int = FRAMES):
 
     torch.manual_seed(seed)
     encoder = ClipEncoder(TINY_ARCH, None)
+    flow = FlowConfig(channels=16, levels=1, blocks_per_level=1, attention_blocks=0, heads=2, steps=2)
     stage1 = Stage1Model(Stage1Config(embed_dim=64, fusion_dim=16, decoder_input_dim=16, lstm_hidden=16,
-                                      lstm_layers=1, frames=frames))
+                                      lstm_layers=1, frames=frames, decoder=decoder,
+                                      flow=flow if decoder == "flow" else None))
+    if decoder == "flow":
+        with torch.no_grad():  # zero-initialised layers get weights, so samples depend on noise and condition
+            for parameter in stage1.decoder.parameters():
+                if not parameter.any():
+                    parameter.normal_(0, 0.3)
+            stage1.decoder.set_normalisation(torch.full((80,), -6.0), torch.full((80,), 2.0))
     vocoder = Generator(GeneratorConfig(**SMALL_VOCODER), MelConfig()).remove_weight_norm()
     return Art2Music(encoder, stage1, vocoder, MelConfig())
 

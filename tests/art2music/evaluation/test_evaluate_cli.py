@@ -209,3 +209,32 @@ def test_vggish_columns_with_random_weights_in_torchvggish_format(tmp_path, caps
     assert run(model, make_articaps_with_audio(tmp_path / "short"), tmp_path / "eval2",
                "--vggish-weights", str(tmp_path / "vggish.pth")) == 2
     assert "VGGish needs clips of at least 0.975 s" in capsys.readouterr().err
+
+
+def test_music_figures_and_seed_diversity_for_a_flow_model(articaps, tmp_path, capsys):
+    flow_dir = tmp_path / "flow"
+    build_tiny_pipeline(decoder="flow").save_pretrained(flow_dir)
+    out = tmp_path / "eval"
+    assert run(flow_dir, articaps, out, "--steps", "3") == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["decoder"] == "flow" and metrics["settings"]["steps"] == 3
+    systems = metrics["systems"]
+    reference = systems["reference"]
+    assert reference["ratio_to_reference"]["flux"] == pytest.approx(1.0)
+    assert reference["ratio_to_reference"]["inter_item_distance"] == pytest.approx(1.0)
+    model = systems["model"]
+    assert model["seed_diversity"] > 0 and systems["mean-mel"]["seed_diversity"] is None
+    # the mean-mel baseline renders one clip for every item: no distance between items
+    assert systems["mean-mel"]["inter_item_distance"] == pytest.approx(0.0, abs=1e-9)
+    assert model["ratio_to_reference"]["temporal_variation"] == pytest.approx(
+        model["temporal_variation"] / reference["temporal_variation"])
+    assert "seed diversity" in (out / "metrics.md").read_text()
+    # a rerun with other steps rescoring everything (the steps are part of each item's fingerprint)
+    capsys.readouterr()
+    assert run(flow_dir, articaps, out, "--steps", "2") == 0
+    assert "scored 2, reused 0" in capsys.readouterr().err
+
+
+def test_the_bilstm_refuses_sampling_options(tiny_pipeline_dir, articaps, tmp_path, capsys):
+    assert run(tiny_pipeline_dir, articaps, tmp_path / "eval", "--steps", "3") == 2
+    assert "--steps only apply" in capsys.readouterr().err

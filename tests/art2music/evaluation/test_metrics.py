@@ -156,3 +156,19 @@ def test_mel_l1():
     assert mel_l1(mel, mel) == 0.0
     assert mel_l1(mel, mel + 0.25) == pytest.approx(0.25)
     assert mel_l1(mel, np.concatenate([mel - 1.0, mel], axis=1)) == pytest.approx(1.0)  # common frames only
+
+
+def test_music_figures_on_known_mels():
+    from art2music.evaluation.metrics import inter_item_distance, spectral_flux, temporal_variation
+
+    static = np.full((4, 10), -5.0)
+    assert temporal_variation(static) == 0.0 and spectral_flux(static) == 0.0
+    alternating = np.tile([0.0, 2.0], (4, 5))          # every bin: 0, 2, 0, 2, ... over 10 frames
+    assert temporal_variation(alternating) == pytest.approx(1.0)   # std of {0, 2} = 1
+    assert spectral_flux(alternating) == pytest.approx(2.0)        # |2 - 0| between every pair of frames
+    ramp = np.tile(np.arange(10.0), (3, 1))
+    assert spectral_flux(ramp) == pytest.approx(1.0) and spectral_flux(ramp[:, :1]) == 0.0
+    means = np.array([[0.0, 0.0], [1.0, 3.0], [2.0, 2.0]])
+    # pairs: (0,1) mean(1,3)=2, (0,2) 2, (1,2) mean(1,1)=1 -> 5/3
+    assert inter_item_distance(means) == pytest.approx(5 / 3)
+    assert inter_item_distance(means[:1]) is None

@@ -12,6 +12,7 @@ import torch
 from PIL import Image
 
 from art2music.encoders.clip import TINY_ARCH, ClipEncoder
+from art2music.audio_engine.decoders.flow import FlowConfig
 from art2music.audio_engine.stage1 import Stage1Config, Stage1Model
 from art2music.pipeline import Art2Music
 from vocoder import Generator, GeneratorConfig, MelConfig
@@ -24,17 +25,27 @@ SMALL_VOCODER = GeneratorConfig(resblock="2", upsample_rates=(8, 8, 4), upsample
                                 resblock_dilation_sizes=((1, 2),))
 
 
-def build_tiny_pipeline(seed: int = 0, frames: int = FRAMES) -> Art2Music:
-    """A random pipeline small enough to build and run in about a second (tiny CLIP, 1-layer LSTM)."""
+TINY_FLOW = FlowConfig(channels=16, levels=1, blocks_per_level=1, attention_blocks=0, heads=2, steps=2, guidance=2.0)
+
+
+def build_tiny_pipeline(seed: int = 0, frames: int = FRAMES, decoder: str = "bilstm") -> Art2Music:
+    """A random pipeline small enough to build and run in about a second (tiny CLIP, 1-layer LSTM or a tiny flow)."""
     torch.manual_seed(seed)
     encoder = ClipEncoder(TINY_ARCH, None)
     stage1 = Stage1Model(Stage1Config(embed_dim=64, fusion_dim=16, decoder_input_dim=16, lstm_hidden=16,
-                                      lstm_layers=1, frames=frames))
+                                      lstm_layers=1, frames=frames, decoder=decoder,
+                                      flow=TINY_FLOW if decoder == "flow" else None))
     vocoder = Generator(SMALL_VOCODER, MelConfig()).remove_weight_norm()
     with torch.no_grad():
         # At random init (HiFi-GAN's N(0, 0.01) convs) the output barely depends on the input (differences of
         # ~1e-8); scaled up, different paintings give audibly different audio, so tests can tell items apart.
-        stage1.decoder.output_projection.weight.mul_(20)
+        if decoder == "flow":  # zero-initialised layers (output, residual branches): give them weights
+            for parameter in stage1.decoder.parameters():
+                if not parameter.any():
+                    parameter.normal_(0, 0.3)
+            stage1.decoder.set_normalisation(torch.full((80,), -6.0), torch.full((80,), 2.0))
+        else:
+            stage1.decoder.output_projection.weight.mul_(20)
         for conv in [vocoder.conv_pre, *vocoder.ups, *(c for block in vocoder.resblocks for c in block.convs)]:
             conv.weight.mul_(10)
         vocoder.conv_post.weight.mul_(30)
@@ -120,3 +131,16 @@ def png_bomb(width: int, height: int) -> bytes:
 
     header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+
+
+@pytest.fixture(scope="session")
+def tiny_flow_model_dir(tmp_path_factory) -> Path:
+    """A pipeline folder whose stage 1 is a tiny random flow decoder."""
+    directory = tmp_path_factory.mktemp("tiny_flow_model") / "model"
+    build_tiny_pipeline(decoder="flow").save_pretrained(directory)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def tiny_flow_pipe(tiny_flow_model_dir: Path) -> Art2Music:
+    return Art2Music.from_pretrained(tiny_flow_model_dir, vocoder_precision="float32")

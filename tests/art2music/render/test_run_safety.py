@@ -230,12 +230,12 @@ def test_an_interrupted_api_render_writes_results_for_what_was_finished(tiny_pip
     calls = 0
     real = runner.render_images
 
-    def interrupted_on_the_third_batch(pipe, images, comments):
+    def interrupted_on_the_third_batch(pipe, images, comments, *sampling):
         nonlocal calls
         calls += 1
         if calls == 3:
             raise KeyboardInterrupt
-        return real(pipe, images, comments)
+        return real(pipe, images, comments, *sampling)
 
     monkeypatch.setattr(runner, "render_images", interrupted_on_the_third_batch)
     collection = read_collection(_images(tmp_path / "in", 5))

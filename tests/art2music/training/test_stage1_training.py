@@ -149,3 +149,60 @@ def test_resume_after_sigkill_continues_from_the_saved_step(tiny_articaps, tmp_p
     versions = sorted((run_dir / "tensorboard").iterdir(), key=lambda p: p.stat().st_mtime)
     steps = [event.step for event in EventAccumulator(str(versions[-1])).Reload().Scalars("train/loss")]
     assert len(steps) == 10 and min(steps) >= saved_step - 1, (saved_step, steps)
+
+
+FLOW = ["--model.decoder", "flow", "--model.flow.channels", "16", "--model.flow.heads", "2",
+        "--model.flow.blocks_per_level", "1", "--model.flow.crop_frames", "8", "--model.flow.steps", "2"]
+
+
+@pytest.mark.parametrize("name", ["configs/stage1_flow.yaml", "configs/demo/stage1_flow.yaml"])
+def test_flow_configs_choose_the_flow_decoder(name):
+    result = subprocess.run([sys.executable, "-m", "art2music", "train-stage1", "fit", "--config", str(REPO / name),
+                             "--print_config"], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    model = yaml.safe_load(result.stdout)["model"]
+    assert model["decoder"] == "flow" and model["flow"]["condition_dropout"] > 0 and model["ema_decay"] > 0.99
+
+
+def test_flow_fit_keeps_an_ema_logs_samples_and_exports_it(tiny_articaps, tmp_path):
+    from art2music.export.format import load_stage1
+
+    run_dir = tmp_path / "run"
+    stage1_main(run_args(tiny_articaps, run_dir, *FLOW, "--trainer.max_epochs", "5", "--model.lr", "3e-3",
+                         "--trainer.check_val_every_n_epoch", "1"))
+    state = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)["state_dict"]
+    name = "decoder.network.output.weight"
+    assert f"ema.{name}" in state and not torch.equal(state[f"ema.{name}"], state[f"model.{name}"])
+    # The normalisation is the training data's, in the model and its EMA copy.
+    assert state["model.decoder.mel_mean"].mean() < -1 and torch.equal(state["ema.decoder.mel_std"],
+                                                                      state["model.decoder.mel_std"])
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = next((run_dir / "tensorboard").rglob("events.out.tfevents.*"))
+    tags = EventAccumulator(str(events.parent), size_guidance={"images": 0}).Reload().Tags()
+    assert {"train/loss", "val/loss"} <= set(tags["scalars"]) and "val/mel_sample_vs_target" in tags["images"]
+    module = Stage1Module.load_from_checkpoint(str(run_dir / "checkpoints" / "last.ckpt"), map_location="cpu",
+                                               weights_only=True)
+    module.export(tmp_path / "stage1")
+    model, _, _ = load_stage1(tmp_path / "stage1")
+    assert model.config.decoder == "flow" and model.config.flow.steps == 2
+    torch.testing.assert_close(model.decoder.network.output.weight, state[f"ema.{name}"])  # the EMA is exported
+    text, image = torch.randn(2, model.config.embed_dim), torch.randn(2, model.config.embed_dim)
+    with torch.no_grad():
+        assert model(text, image, frames=10, generator=torch.Generator().manual_seed(0)).shape == (2, 80, 10)
+
+
+def test_flow_resume_restores_the_ema(tiny_articaps, tmp_path):
+    """Resuming continues the saved average: after one more step it is a blend of the saved EMA and the model."""
+    run_dir = tmp_path / "run"
+    args = run_args(tiny_articaps, run_dir, *FLOW, "--trainer.check_val_every_n_epoch", "50", checkpoint_every=6)
+    stage1_main([*args, "--trainer.max_steps", "6"])
+    last = run_dir / "checkpoints" / "last.ckpt"
+    before = torch.load(last, map_location="cpu", weights_only=True)
+    stage1_main([*args, "--ckpt_path", "last", "--trainer.max_steps", "7"])
+    after = torch.load(last, map_location="cpu", weights_only=True)
+    assert (before["global_step"], after["global_step"]) == (6, 7)
+    decay = min(0.999, (1 + 7) / (10 + 7))  # the warm-up decay at the step the update ran
+    name = "decoder.network.input.weight"
+    expected = decay * before["state_dict"][f"ema.{name}"] + (1 - decay) * after["state_dict"][f"model.{name}"]
+    torch.testing.assert_close(after["state_dict"][f"ema.{name}"], expected, atol=1e-6, rtol=1e-5)

@@ -116,7 +116,7 @@ def capabilities(pipeline: object) -> Capabilities:
         missing = ", ".join(sorted(SAMPLING - options, key=("seed", "steps", "guidance").index))
         if deterministic:
             notes.append(f"The {name} is deterministic: it has no {missing} (one picture, one piece); "
-                         "the flow decoder, which samples, lands soon.")
+                         "a model with the flow decoder samples a new piece per seed.")
         else:
             notes.append(f"The {name} takes no {missing}.")
     if "seconds" not in options:

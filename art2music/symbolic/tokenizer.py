@@ -165,3 +165,44 @@ def ids_to_score(tokenizer, ids: Sequence[int]):
     specials = {tokenizer.vocab[name] for name in ("PAD_None", "BOS_None", "EOS_None") if name in tokenizer.vocab}
     kept = [int(i) for i in ids if int(i) not in specials]
     return tokenizer.decode(TokSequence(ids=kept, are_ids_encoded=tokenizer.is_trained))
+
+
+@dataclass(frozen=True)
+class TokenFacts:
+    """What sampling needs to know about each token id of a trained tokenizer (``V`` = vocabulary size).
+
+    bars: ``(V,)`` how many ``Bar`` base tokens the (BPE) token contains.
+    tempo_bpm: ``(V,)`` the last tempo the token sets, ``nan`` if none.
+    pad, bos, eos: the special token ids.
+    """
+
+    bars: "np.ndarray"
+    tempo_bpm: "np.ndarray"
+    pad: int
+    bos: int
+    eos: int
+
+
+def token_facts(tokenizer) -> TokenFacts:
+    """:class:`TokenFacts` of a trained tokenizer, read from its BPE vocabulary (each merged token expands to base
+    REMI tokens)."""
+    import numpy as np
+
+    size = len(tokenizer)
+    bars = np.zeros(size, dtype=np.int64)
+    tempo = np.full(size, np.nan)
+    specials: dict[str, int] = {}
+    for index in range(size):
+        base = tokenizer._vocab_learned_bytes_to_tokens[tokenizer._model.id_to_token(index)]
+        for token in base:
+            kind, _, value = token.partition("_")
+            if kind == "Bar":
+                bars[index] += 1
+            elif kind == "Tempo":
+                tempo[index] = float(value)
+            elif token in ("PAD_None", "BOS_None", "EOS_None"):
+                specials[token] = index
+    missing = {"PAD_None", "BOS_None", "EOS_None"} - specials.keys()
+    if missing:
+        raise ValueError(f"the tokenizer lacks the special tokens {sorted(missing)}")
+    return TokenFacts(bars, tempo, specials["PAD_None"], specials["BOS_None"], specials["EOS_None"])

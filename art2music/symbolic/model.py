@@ -147,8 +147,6 @@ class SymbolicModel(nn.Module):
         self.token_position = nn.Embedding(config.max_tokens, d)
         self.decoder = nn.ModuleList(DecoderLayer(config) for _ in range(config.decoder_layers))
         self.final_norm = nn.LayerNorm(d)
-        self.head = nn.Linear(d, config.vocab_size, bias=False)
-        self.head.weight = self.token_embedding.weight  # tied input/output embeddings
 
     def image_grid(self, pixels: torch.Tensor) -> torch.Tensor:
         """``(B, 3, S, S)`` in [0, 1] → ``(B, cells, d)`` grid features with cell positions."""
@@ -181,7 +179,7 @@ class SymbolicModel(nn.Module):
         x = self.token_embedding(tokens) + self.token_position(positions)
         for index, layer in enumerate(self.decoder):
             x = layer(x, memory, cache, index)
-        return self.head(self.final_norm(x))
+        return F.linear(self.final_norm(x), self.token_embedding.weight)  # output tied to the input embedding
 
     def forward(self, pixels: torch.Tensor, va: torch.Tensor, tokens: torch.Tensor,
                 comment: torch.Tensor | None = None) -> torch.Tensor:

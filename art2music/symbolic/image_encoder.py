@@ -101,3 +101,14 @@ def grid_cells(kind: str, image_size: int) -> int:
     if image_size % stride:
         raise ValueError(f"image_size {image_size} must be a multiple of {stride} for {kind}")
     return (image_size // stride) ** 2
+
+
+def image_pixels(images, size: int) -> torch.Tensor:
+    """Upright RGB PIL images → ``(B, 3, size, size)`` float pixels in [0, 1] (resized, aspect ratio not kept: the
+    CNN sees the whole picture)."""
+    import numpy as np
+    from PIL import Image
+
+    arrays = [np.asarray(image.convert("RGB").resize((size, size), Image.BICUBIC), dtype=np.float32) / 255.0
+              for image in images]
+    return torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()

@@ -147,6 +147,10 @@ class SymbolicModel(nn.Module):
         self.token_position = nn.Embedding(config.max_tokens, d)
         self.decoder = nn.ModuleList(DecoderLayer(config) for _ in range(config.decoder_layers))
         self.final_norm = nn.LayerNorm(d)
+        # Small embeddings (GPT-2's 0.02): the output is tied to them, and unit-variance rows would start with
+        # logits of size sqrt(d) and a loss far above log(V).
+        nn.init.normal_(self.token_embedding.weight, std=0.02)
+        nn.init.normal_(self.token_position.weight, std=0.02)
 
     def image_grid(self, pixels: torch.Tensor) -> torch.Tensor:
         """``(B, 3, S, S)`` in [0, 1] → ``(B, cells, d)`` grid features with cell positions."""

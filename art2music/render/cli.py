@@ -45,6 +45,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", required=True, help="output folder (created; reruns resume in it)")
     parser.add_argument("--model", default="demo", help="'demo' (the shipped weights, default) or a pipeline folder "
                                                         "written by Art2Music.save_pretrained")
+    # --- the midi engine (art2music.symbolic) ---
+    parser.add_argument("--engine", choices=("audio", "midi"), default="audio",
+                        help="audio (default): image -> mel -> vocoder; midi: image -> MIDI notes -> FluidSynth, also "
+                             "writing OUT/midi/<id>.mid and OUT/pianoroll/<id>.png ('demo' then means 'demo-midi')")
+    parser.add_argument("--seconds", type=float, default=20.0, help="midi engine: length of each piece (default 20)")
+    parser.add_argument("--seed", type=int, default=0, help="midi engine: sampling seed (each item's own is derived "
+                                                            "from it and the item id)")
+    parser.add_argument("--temperature", type=float, default=1.0, help="midi engine: sampling temperature")
+    parser.add_argument("--top-p", type=float, default=0.95, help="midi engine: nucleus sampling mass")
     parser.add_argument("--vocoder", default=None, help="override the pipeline's vocoder: 'griffin-lim' or a HiFi-GAN "
                                                         "checkpoint")
     parser.add_argument("--vocoder-precision", choices=("auto", "float32", "bfloat16"), default="auto",
@@ -90,6 +99,10 @@ def _check_options(args: argparse.Namespace) -> str | None:
         return f"--threads must be at least 1, got {args.threads}"
     if args.num_workers < 0:
         return f"--num-workers must be 0 or more, got {args.num_workers}"
+    if args.engine == "midi" and (args.seconds <= 0 or args.temperature <= 0 or not 0 < args.top_p <= 1):
+        return "--seconds and --temperature must be positive and --top-p in (0, 1]"
+    if args.engine == "midi" and args.devices:
+        return "--devices is for the audio engine; the midi engine renders in one process"
     if args.wait_timeout is not None and (args.wait_timeout < 0 or not args.wait):
         return "--wait-timeout needs --wait and 0 or more seconds"
     return None
@@ -136,9 +149,41 @@ def main(argv: list[str] | None = None) -> int:
         return stop.exit_code if isinstance(stop, RenderInterrupted) else 130
 
 
+def _load_and_render_midi(args: argparse.Namespace, collection, out_dir: Path) -> int:
+    """The midi engine: load an Art2Midi pipeline, check FluidSynth, render (the folder's lock is held)."""
+    import torch
+
+    from art2music.export.format import ModelLoadError
+    from art2music.export.identity import model_folder_identity
+    from art2music.io.synthesis import SynthesisUnavailable, find_fluidsynth, find_soundfont
+    from art2music.render.midi_runner import render_midi_collection
+    from art2music.render.runner import RenderSettings
+    from art2music.symbolic.pipeline import Art2Midi
+    from art2music.symbolic.sampling import SamplingSettings
+
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    model = "demo-midi" if args.model == "demo" else args.model
+    try:
+        find_fluidsynth(), find_soundfont()
+        pipe = Art2Midi.from_pretrained(model, device=args.device or "cpu")
+        identity = model_folder_identity(model, None, None)
+    except (ModelLoadError, ValueError, RuntimeError, FileNotFoundError, SynthesisUnavailable) as error:
+        return _error(f"cannot load the model {model!r}: {error}")
+    settings = RenderSettings(batch_size=args.batch_size, wav_format=args.wav_format, redo=args.redo,
+                              progress=not args.no_progress)
+    sampling = SamplingSettings(temperature=args.temperature, top_p=args.top_p, seconds=args.seconds, seed=args.seed)
+    report = render_midi_collection(pipe, collection, out_dir, sampling, settings, identity, model_name=model)
+    _report(report, out_dir)
+    return report.exit_code
+
+
 def _load_and_render(args: argparse.Namespace, collection, out_dir: Path) -> int:
     """Load the model and render ``collection`` (the output folder's lock is held); returns the exit code."""
     import torch
+
+    if args.engine == "midi":
+        return _load_and_render_midi(args, collection, out_dir)
 
     from art2music.pipeline import DEMO_DIR, Art2Music
     from art2music.export.identity import model_folder_identity

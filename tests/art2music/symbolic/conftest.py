@@ -34,3 +34,31 @@ def tokenizer(demo_midis):
     trained, skipped = train_tokenizer(demo_midis, vocab_size=560)
     assert not skipped
     return trained
+
+
+@pytest.fixture(scope="session")
+def tiny_midi_pipeline(tmp_path_factory, tokenizer, demo_midis) -> Path:
+    """A midi-engine pipeline folder whose tiny model was fitted for a few seconds to the demo pieces, so that it
+    writes real notes (a random model rarely forms Pitch-Velocity-Duration triples)."""
+    import torch
+
+    from art2music.export.format import write_midi_pipeline
+    from art2music.symbolic.model import SymbolicConfig, SymbolicModel, token_loss
+    from art2music.symbolic.tokenizer import read_score, score_to_ids, token_facts
+
+    facts = token_facts(tokenizer)
+    torch.manual_seed(0)
+    config = SymbolicConfig(vocab_size=len(tokenizer), pad_id=facts.pad, bos_id=facts.bos, eos_id=facts.eos,
+                            d_model=48, heads=4, ffn_dim=96, max_tokens=100, image_size=32, dropout=0.0)
+    model = SymbolicModel(config)
+    sequences = [[facts.bos] + score_to_ids(tokenizer, read_score(path))[:98] + [facts.eos] for path in demo_midis[:4]]
+    tokens = torch.nn.utils.rnn.pad_sequence([torch.tensor(s) for s in sequences], batch_first=True,
+                                             padding_value=facts.pad)
+    pixels, va = torch.rand(len(sequences), 3, 32, 32), torch.zeros(len(sequences), 2)
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    for _ in range(40):
+        loss = token_loss(model(pixels, va, tokens[:, :-1]), tokens[:, 1:], facts.pad, 0.0)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return write_midi_pipeline(tmp_path_factory.mktemp("pipelines") / "tiny-midi", model.eval(), tokenizer)

@@ -139,18 +139,19 @@ def piece_metrics(notes: Sequence[Note], tempo_bpm: float) -> dict[str, float]:
             "tempo_bpm": float(tempo_bpm)}
 
 
-def longest_shared_run(generated: Sequence[int], corpus: Sequence[Sequence[int]]) -> int:
-    """Length of the longest run of consecutive tokens of ``generated`` that also occurs in one corpus sequence
-    (binary search over the run length with sets of n-grams)."""
-    def shares(length: int) -> bool:
+def longest_shared_run(generated: Sequence[int], corpus: Sequence[Sequence[int]]) -> tuple[int, int]:
+    """``(length, start)``: the longest run of consecutive tokens of ``generated`` (beginning at ``start``) that also
+    occurs in one corpus sequence (binary search over the length with sets of n-grams)."""
+    def first_shared(length: int) -> int:
         grams = {tuple(sequence[k:k + length]) for sequence in corpus for k in range(len(sequence) - length + 1)}
-        return any(tuple(generated[k:k + length]) in grams for k in range(len(generated) - length + 1))
+        return next((k for k in range(len(generated) - length + 1) if tuple(generated[k:k + length]) in grams), -1)
 
-    low, high = 0, len(generated)
+    low, high, start = 0, len(generated), 0
     while low < high:
         middle = (low + high + 1) // 2
-        if shares(middle):
-            low = middle
+        found = first_shared(middle)
+        if found >= 0:
+            low, start = middle, found
         else:
             high = middle - 1
-    return low
+    return low, start

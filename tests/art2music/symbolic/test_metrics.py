@@ -43,6 +43,6 @@ def test_judge_reads_mode_and_tempo():
 
 def test_longest_shared_run():
     corpus = [[1, 2, 3, 4, 5, 6], [9, 9, 7, 8]]
-    assert metrics.longest_shared_run([0, 2, 3, 4, 0, 7, 8], corpus) == 3
-    assert metrics.longest_shared_run([10, 11], corpus) == 0
-    assert metrics.longest_shared_run([1, 2, 3, 4, 5, 6], corpus) == 6
+    assert metrics.longest_shared_run([0, 2, 3, 4, 0, 7, 8], corpus) == (3, 1)
+    assert metrics.longest_shared_run([10, 11], corpus)[0] == 0
+    assert metrics.longest_shared_run([1, 2, 3, 4, 5, 6], corpus) == (6, 0)

@@ -18,7 +18,7 @@ ARGS ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help install system-deps venv test test-full demo demo-data demo-train train-stage1 train-vocoder \
-        render evaluate bench clean train-midi
+        render evaluate bench clean train-midi demo-train-midi
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-15s\033[0m %s\n", $$1, $$2}'
@@ -50,6 +50,11 @@ train-vocoder: ## Train / fine-tune the HiFi-GAN vocoder (CONFIG_VOCODER=..., or
 
 train-midi: ## Train the symbolic (MIDI) engine (CONFIG_MIDI=..., or CONFIG=...); resumes from last.ckpt
 	$(CLI) train-midi fit --config $(or $(CONFIG),$(CONFIG_MIDI)) --ckpt_path last $(ARGS)
+
+demo-train-midi: ## Rebuild the shipped midi-engine demo weights (art2music/assets/demo-midi) from the demo corpus
+	$(CLI) train-midi fit --config $(CONFIG_MIDI) $(ARGS)
+	$(CLI) export-midi --checkpoint runs/midi-demo/checkpoints/last.ckpt --tokenizer runs/midi-demo/data/tokenizer.json \
+	    --out art2music/assets/demo-midi
 
 demo-data: ## Generate the embedded demo corpus into datasets/demo/ and build its ArtiCaps cache
 	$(CLI) demo-corpus --out datasets/demo $(ARGS)

@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="the training run's data seed (splits)")
     parser.add_argument("--seeds", type=int, default=2, help="pieces per test painting")
     parser.add_argument("--seconds", type=float, default=12.0, help="length asked of each piece")
-    parser.add_argument("--out", default="bench/results/midi_eval.json")
+    parser.add_argument("--out", default="outputs/midi_eval.json")
     args = parser.parse_args(argv)
 
     from art2music.symbolic.pipeline import Art2Midi

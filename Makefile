@@ -13,11 +13,12 @@ export OMP_WAIT_POLICY ?= PASSIVE
 
 CONFIG_STAGE1 ?= configs/demo/stage1.yaml
 CONFIG_VOCODER ?= configs/demo/vocoder.yaml
+CONFIG_MIDI ?= configs/demo/midi.yaml
 ARGS ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help install system-deps venv test test-full demo demo-data demo-train train-stage1 train-vocoder \
-        render evaluate bench serve clean
+        render evaluate bench serve clean train-midi demo-train-midi
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-15s\033[0m %s\n", $$1, $$2}'
@@ -46,6 +47,14 @@ train-stage1: ## Train stage 1 (CONFIG_STAGE1=..., or CONFIG=...; ARGS="--traine
 
 train-vocoder: ## Train / fine-tune the HiFi-GAN vocoder (CONFIG_VOCODER=..., or CONFIG=...); resumes
 	$(CLI) train-vocoder fit --config $(or $(CONFIG),$(CONFIG_VOCODER)) --ckpt_path last $(ARGS)
+
+train-midi: ## Train the symbolic (MIDI) engine (CONFIG_MIDI=..., or CONFIG=...); resumes from last.ckpt
+	$(CLI) train-midi fit --config $(or $(CONFIG),$(CONFIG_MIDI)) --ckpt_path last $(ARGS)
+
+demo-train-midi: ## Rebuild the shipped midi-engine demo weights (art2music/assets/demo-midi) from the demo corpus
+	$(CLI) train-midi fit --config $(CONFIG_MIDI) $(ARGS)
+	$(CLI) export-midi --checkpoint runs/midi-demo/checkpoints/last.ckpt --tokenizer runs/midi-demo/data/tokenizer.json \
+	    --out art2music/assets/demo-midi
 
 demo-data: ## Generate the embedded demo corpus into datasets/demo/ and build its ArtiCaps cache
 	$(CLI) demo-corpus --out datasets/demo $(ARGS)

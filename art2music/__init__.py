@@ -2,7 +2,7 @@
 
 The public API, for notebooks::
 
-    from art2music import Art2Music, load_image, read_collection, render_collection, RenderSettings
+    from art2music import Art2Music, Art2Midi, load_image, read_collection, render_collection, RenderSettings
 
     pipe = Art2Music.from_pretrained("demo")
     audio = pipe("painting.jpg", comment="it feels like a calm summer morning")
@@ -21,6 +21,7 @@ __version__ = "0.1.0"
 # public name -> the module that defines it
 _LAZY_EXPORTS: dict[str, str] = {
     "Art2Music": "art2music.pipeline",
+    "Art2Midi": "art2music.symbolic.pipeline",
     "load_image": "art2music.io.images",
     "read_collection": "art2music.render",
     "render_collection": "art2music.render",

@@ -12,6 +12,8 @@ import sys
 # name -> (module, function, one-line help). Each function takes argv (list[str]) and returns an exit code.
 SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "train-stage1": ("art2music.training.cli", "main", "train stage 1 (LightningCLI: fit --config FILE ...)"),
+    "train-midi": ("art2music.training.midi_cli", "main", "train the symbolic (MIDI) engine (LightningCLI)"),
+    "export-midi": ("art2music.training.midi_export", "main", "write a midi-engine pipeline folder from a checkpoint"),
     "train-vocoder": ("vocoder.cli", "main", "train / fine-tune the HiFi-GAN vocoder (LightningCLI)"),
     "export": ("art2music.training.export", "main", "assemble a pipeline folder from training checkpoints"),
     "export-stage1": ("art2music.training.export", "main_stage1", "write only the stage1/ part of a pipeline folder"),

@@ -2,7 +2,7 @@
 
 ``art2music demo-corpus --out DIR`` (:func:`main`) writes them in the real ArtEmis / WikiArt / MusicCaps
 formats and runs the ArtiCaps builder on them. Modules: :mod:`.profiles` (what each emotion looks and
-sounds like), :mod:`.paintings`, :mod:`.texts`, :mod:`.composition`, :mod:`.synthesis`, :mod:`.generate`.
+sounds like), :mod:`.paintings`, :mod:`.texts`, :mod:`.composition`, :mod:`.generate` (FluidSynth lives in :mod:`art2music.io.synthesis`).
 """
 
 from __future__ import annotations

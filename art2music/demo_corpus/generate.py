@@ -38,7 +38,7 @@ from art2music.articaps.artemis import ARTEMIS_COLUMNS
 from art2music.demo_corpus.composition import compose
 from art2music.demo_corpus.paintings import paint
 from art2music.demo_corpus.profiles import DEFAULT_EMOTIONS, PROFILES
-from art2music.demo_corpus.synthesis import SynthesisUnavailable, find_fluidsynth, find_soundfont, render_midi
+from art2music.io.synthesis import SynthesisUnavailable, find_fluidsynth, find_soundfont, render_midi
 from art2music.demo_corpus.texts import write_caption, write_comment
 from art2music.articaps.musiccaps import MUSICCAPS_COLUMNS
 from art2music.emotions import EMOTIONS, normalize_emotion

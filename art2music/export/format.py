@@ -33,14 +33,16 @@ from vocoder.mel import MelConfig
 
 FORMAT = "art2music-pipeline"
 VERSION = 1
-ENGINES = ("audio",)
+ENGINES = ("audio", "midi")
 ENCODER_DIR, STAGE1_DIR, VOCODER_DIR = "encoder", "stage1", "vocoder"
 ENCODER_WEIGHTS = "open_clip_model.safetensors"
 PIPELINE_FILE = "pipeline.json"
-__all__ = ["DEMO_DIR", "FORMAT", "VERSION", "ModelLoadError", "PipelineParts", "encoder_config", "load_parts", "load_stage1",
+__all__ = ["DEMO_DIR", "MIDI_DEMO_DIR", "load_midi_parts", "write_midi_pipeline", "FORMAT", "VERSION", "ModelLoadError", "PipelineParts", "encoder_config", "load_parts", "load_stage1",
            "read_pipeline_meta", "resolve_pipeline_folder", "save_stage1", "write_pipeline", "write_pipeline_folder"]
 DEMO_DIR = Path(__file__).resolve().parents[1] / "assets" / "demo"
 """The embedded default's pipeline folder, shipped inside the package (``"demo"`` names it)."""
+MIDI_DEMO_DIR = Path(__file__).resolve().parents[1] / "assets" / "demo-midi"
+"""The embedded midi-engine pipeline folder (``"demo-midi"`` names it)."""
 
 
 @dataclass
@@ -56,10 +58,11 @@ class PipelineParts:
 
 def resolve_pipeline_folder(path_or_name: str | os.PathLike) -> Path:
     """``"demo"`` → the shipped folder; otherwise the folder itself, which must hold ``pipeline.json``."""
-    if str(path_or_name) == "demo":
-        if not (DEMO_DIR / PIPELINE_FILE).is_file():
-            raise FileNotFoundError(f"the demo weights are missing from {DEMO_DIR}; rebuild them with `make demo-train`")
-        return DEMO_DIR
+    if str(path_or_name) in ("demo", "demo-midi"):
+        folder = DEMO_DIR if str(path_or_name) == "demo" else MIDI_DEMO_DIR
+        if not (folder / PIPELINE_FILE).is_file():
+            raise FileNotFoundError(f"the demo weights are missing from {folder}; rebuild them with `make demo-train`")
+        return folder
     path = Path(path_or_name).expanduser()
     if not (path / PIPELINE_FILE).is_file():
         raise ModelLoadError(path, f"not an art2music pipeline folder (no {PIPELINE_FILE}); pass 'demo' or a folder "
@@ -181,6 +184,9 @@ def load_parts(path_or_name: str | os.PathLike = "demo", device: str | torch.dev
     """
     root = resolve_pipeline_folder(path_or_name)
     meta = read_pipeline_meta(root)
+    if meta["engine"] != "audio":
+        raise ModelLoadError(root / PIPELINE_FILE, f"a {meta['engine']}-engine pipeline: load it with "
+                             f"Art2Midi.from_pretrained or `render --engine {meta['engine']}`", "engine")
     encoder = _load_encoder(root)
     stage1, mel_config, _ = load_stage1(root / STAGE1_DIR)
     if stage1.config.embed_dim != encoder.embed_dim:
@@ -242,6 +248,41 @@ def write_pipeline_folder(directory: str | os.PathLike, encoder: dict[str, Any],
     save_stage1(stage1, staging / STAGE1_DIR, mel_config, encoder)
     save_export(vocoder, staging / VOCODER_DIR)
     _write_json(staging / PIPELINE_FILE, {"format": FORMAT, "version": VERSION, "engine": "audio",
+                                          "text_template": text_template})
+    _replace_folder(staging, directory)
+    return directory
+
+
+# ---------------------------------------------------------------- the midi engine (art2music.symbolic)
+def load_midi_parts(path_or_name: str | os.PathLike = "demo-midi") -> tuple[Any, Any, dict[str, Any]]:
+    """Read a midi-engine pipeline folder (or ``"demo-midi"``): ``(SymbolicModel, tokenizer, pipeline meta)``.
+
+    Raises:
+        ModelLoadError: not a pipeline folder, not the midi engine, or a file in ``symbolic/`` does not fit.
+    """
+    from art2music.symbolic.folder import SYMBOLIC_DIR, load_symbolic
+
+    root = resolve_pipeline_folder(path_or_name)
+    meta = read_pipeline_meta(root)
+    if meta["engine"] != "midi":
+        raise ModelLoadError(root / PIPELINE_FILE, f"an {meta['engine']}-engine pipeline, not midi: load it with "
+                             f"Art2Music.from_pretrained or `render --engine {meta['engine']}`", "engine")
+    model, tokenizer = load_symbolic(root / SYMBOLIC_DIR)
+    return model, tokenizer, meta
+
+
+def write_midi_pipeline(directory: str | os.PathLike, model: nn.Module, tokenizer: Any,
+                        text_template: str = "{comment}") -> Path:
+    """Write a complete midi-engine pipeline folder (staged, then renamed into place like :func:`write_pipeline`)."""
+    from art2music.symbolic.folder import SYMBOLIC_DIR, save_symbolic
+
+    directory = Path(directory)
+    check_text_template(text_template)
+    staging = directory.with_name(directory.name + ".partial")
+    if staging.exists():
+        shutil.rmtree(staging)
+    save_symbolic(model, tokenizer, staging / SYMBOLIC_DIR)
+    _write_json(staging / PIPELINE_FILE, {"format": FORMAT, "version": VERSION, "engine": "midi",
                                           "text_template": text_template})
     _replace_folder(staging, directory)
     return directory

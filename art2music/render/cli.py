@@ -25,6 +25,8 @@ from pathlib import Path
 from art2music.cli import parse_arguments, printable, usage_error
 
 ITEMS_FAILED, USAGE_ERROR, WRITE_FAILED = 1, 2, 3
+MIDI_DEFAULT_SECONDS = 20.0
+"""Length of a midi-engine piece when ``--seconds`` is not given."""
 EXIT_CODES_HELP = ("Exit codes: 0 all rendered; 1 some items failed (see results.json); 2 usage error, model that "
                    "cannot be loaded, output folder that cannot be written or is in use by another render; 3 an "
                    "output file could not be written mid-run (disk full ...; finished items stay valid); 130/143 "
@@ -45,6 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", required=True, help="output folder (created; reruns resume in it)")
     parser.add_argument("--model", default="demo", help="'demo' (the shipped weights, default) or a pipeline folder "
                                                         "written by Art2Music.save_pretrained")
+    # --- the midi engine (art2music.symbolic) ---
+    parser.add_argument("--engine", choices=("audio", "midi"), default="audio",
+                        help="audio (default): image -> mel -> vocoder; midi: image -> MIDI notes -> FluidSynth, also "
+                             "writing OUT/midi/<id>.mid and OUT/pianoroll/<id>.png ('demo' then means 'demo-midi')")
+    parser.add_argument("--temperature", type=float, default=1.0, help="midi engine: sampling temperature")
+    parser.add_argument("--top-p", type=float, default=0.95, help="midi engine: nucleus sampling mass")
     parser.add_argument("--vocoder", default=None, help="override the pipeline's vocoder: 'griffin-lim' or a HiFi-GAN "
                                                         "checkpoint")
     parser.add_argument("--precision", choices=("auto", "float32", "bfloat16"), default="auto",
@@ -67,15 +75,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--wav-format", choices=("pcm16", "float"), default="pcm16",
                         help="16-bit PCM (default) or 32-bit float WAVs")
     parser.add_argument("--redo", action="store_true", help="re-render items that are already done")
-    sampling = parser.add_argument_group("sampling (a flow stage 1; the BiLSTM refuses seed, steps and guidance)")
+    sampling = parser.add_argument_group("sampling (a flow stage 1 or the midi engine; the BiLSTM refuses seed, "
+                                         "steps and guidance)")
     sampling.add_argument("--seed", type=int, default=None,
-                          help="draw every item's piece from this seed (default: a seed derived from each item's "
-                               "image and comment, so reruns give the same pieces)")
-    sampling.add_argument("--steps", type=int, default=None, help="ODE steps (default: the model's)")
+                          help="draw every item's piece from this seed (default: a seed derived from each item, so "
+                               "reruns give the same pieces)")
+    sampling.add_argument("--steps", type=int, default=None, help="flow: ODE steps (default: the model's)")
     sampling.add_argument("--guidance", type=float, default=None,
-                          help="classifier-free guidance scale, 1 = none (default: the model's)")
+                          help="flow: classifier-free guidance scale, 1 = none (default: the model's)")
     sampling.add_argument("--seconds", type=float, default=None,
-                          help="length of each piece (default: the model's trained length)")
+                          help="length of each piece (default: the audio model's trained length; midi: 20 s)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--wait", action="store_true",
                         help="if another render is writing into --out, wait for it to finish (default: exit with 2)")
@@ -102,6 +111,12 @@ def _check_options(args: argparse.Namespace) -> str | None:
         return f"--threads must be at least 1, got {args.threads}"
     if args.num_workers < 0:
         return f"--num-workers must be 0 or more, got {args.num_workers}"
+    if args.engine == "midi" and (args.temperature <= 0 or not 0 < args.top_p <= 1):
+        return "--temperature must be positive and --top-p in (0, 1]"
+    if args.engine == "midi" and (args.steps is not None or args.guidance is not None):
+        return "--steps and --guidance are for the audio engine's flow decoder; the midi engine samples tokens"
+    if args.engine == "midi" and args.devices:
+        return "--devices is for the audio engine; the midi engine renders in one process"
     if args.wait_timeout is not None and (args.wait_timeout < 0 or not args.wait):
         return "--wait-timeout needs --wait and 0 or more seconds"
     if args.seed is not None and not 0 <= args.seed < 2 ** 63:
@@ -156,9 +171,43 @@ def main(argv: list[str] | None = None) -> int:
         return stop.exit_code if isinstance(stop, RenderInterrupted) else 130
 
 
+def _load_and_render_midi(args: argparse.Namespace, collection, out_dir: Path) -> int:
+    """The midi engine: load an Art2Midi pipeline, check FluidSynth, render (the folder's lock is held)."""
+    import torch
+
+    from art2music.export.format import ModelLoadError
+    from art2music.export.identity import model_folder_identity
+    from art2music.io.synthesis import SynthesisUnavailable, find_fluidsynth, find_soundfont
+    from art2music.render.midi_runner import render_midi_collection
+    from art2music.render.runner import RenderSettings
+    from art2music.symbolic.pipeline import Art2Midi
+    from art2music.symbolic.sampling import SamplingSettings
+
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    model = "demo-midi" if args.model == "demo" else args.model
+    try:
+        find_fluidsynth(), find_soundfont()
+        pipe = Art2Midi.from_pretrained(model, device=args.device or "cpu")
+        identity = model_folder_identity(model, None, None)
+    except (ModelLoadError, ValueError, RuntimeError, FileNotFoundError, SynthesisUnavailable) as error:
+        return _error(f"cannot load the model {model!r}: {error}")
+    settings = RenderSettings(batch_size=args.batch_size, wav_format=args.wav_format, redo=args.redo,
+                              progress=not args.no_progress)
+    sampling = SamplingSettings(temperature=args.temperature, top_p=args.top_p,
+                                seconds=args.seconds if args.seconds is not None else MIDI_DEFAULT_SECONDS,
+                                seed=args.seed if args.seed is not None else 0)
+    report = render_midi_collection(pipe, collection, out_dir, sampling, settings, identity, model_name=model)
+    _report(report, out_dir)
+    return report.exit_code
+
+
 def _load_and_render(args: argparse.Namespace, collection, out_dir: Path) -> int:
     """Load the model and render ``collection`` (the output folder's lock is held); returns the exit code."""
     import torch
+
+    if args.engine == "midi":
+        return _load_and_render_midi(args, collection, out_dir)
 
     from art2music.pipeline import DEMO_DIR, Art2Music
     from art2music.export.identity import model_folder_identity

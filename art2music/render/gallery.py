@@ -68,7 +68,9 @@ def _card(result: ItemResult) -> str:
         f'<div class="id">{_text(result.id)}</div>',
         _comment_html(result.comment),
         f'<audio controls preload="none" src="{_href(result.wav)}"></audio>',
-        f'<img class="mel" src="{_href(result.png)}" alt="log-mel spectrogram of {_text(result.id)}" loading="lazy">',
+        f'<img class="mel" src="{_href(result.png)}" alt="{"piano roll" if result.midi else "log-mel spectrogram"} of '
+        f'{_text(result.id)}" loading="lazy">',
+        f'<a class="midi" href="{_href(result.midi)}" download>MIDI</a>' if result.midi else "",
         f'<div class="skipped">{result.seconds:.1f} s{_sampling_text(result)}</div>{note}',
         "</div>",
     ])

@@ -30,6 +30,8 @@ from vocoder.files import remove_stale_temporaries as remove_stale_files
 from vocoder.mel import MelConfig
 
 AUDIO_DIR, MEL_DIR, THUMB_DIR, ITEM_DIR = "audio", "mel", "thumbs", "items"
+MIDI_DIR, ROLL_DIR = "midi", "pianoroll"
+"""The midi engine's extra folders: ``midi/<id>.mid`` and ``pianoroll/<id>.png`` (instead of ``mel/``)."""
 THUMBNAIL_SIZE = 256
 WAV_SUBTYPES = {"pcm16": "PCM_16", "float": "FLOAT"}
 MEL_PNG_RANGE = (MelConfig().silence_value, 2.5)
@@ -116,6 +118,18 @@ def write_mel_png(path: Path, mel: np.ndarray) -> None:
         atomic_write(path, lambda tmp: picture.save(tmp, format="PNG", compress_level=1))
 
 
+def write_png(path: Path, picture: Image.Image) -> None:
+    """Write a picture (a piano roll) as a PNG, atomically."""
+    with _writing(path):
+        atomic_write(path, lambda tmp: picture.save(tmp, format="PNG", compress_level=1))
+
+
+def write_midi(path: Path, piece) -> None:
+    """Write a :class:`art2music.symbolic.piece.MidiPiece` as a MIDI file, atomically."""
+    with _writing(path):
+        piece.save(path)
+
+
 def write_thumbnail(path: Path, image: Image.Image, size: int = THUMBNAIL_SIZE) -> None:
     """Write an RGB image shrunk to at most ``size`` pixels on its longer side as a JPEG, atomically."""
     thumbnail = make_thumbnail(image, size)
@@ -145,5 +159,5 @@ def remove_stale_temporaries(out_dir: Path) -> list[Path]:
     :func:`vocoder.files.remove_stale_temporaries` on ``out_dir`` and each of its item subfolders. Call it before rendering starts, holding the folder's lock (:mod:`art2music.render.lock`), so
     that it never runs while another process writes into ``out_dir``.
     """
-    folders = (out_dir, *(out_dir / name for name in (AUDIO_DIR, MEL_DIR, THUMB_DIR, ITEM_DIR)))
+    folders = (out_dir, *(out_dir / name for name in (AUDIO_DIR, MEL_DIR, THUMB_DIR, ITEM_DIR, MIDI_DIR, ROLL_DIR)))
     return [path for folder in folders for path in remove_stale_files(folder)]

@@ -6,7 +6,7 @@ thumbnail, so a record with ``status: ok`` and the current fingerprint means eve
 rewritten atomically at the end of a run.
 
 Columns: ``id, image, comment, status, reason, detail, wav, png, thumbnail, seconds, render_seconds,
-source, fingerprint, seed, sampling``. ``status`` is ``ok`` (rendered by this run), ``skipped`` (already rendered with the
+source, fingerprint, seed, sampling, midi`` (``midi``: the midi engine's MIDI file). ``status`` is ``ok`` (rendered by this run), ``skipped`` (already rendered with the
 same image, comment, model and settings: outputs kept) or ``failed`` (``reason`` is a short code such as
 ``truncated`` or ``duplicate_id``, ``detail`` says what to do). ``seconds`` is the audio's duration,
 ``render_seconds`` the wall time spent on the item (its share of its batch). Paths are relative to the
@@ -55,6 +55,7 @@ class ItemResult:
     fingerprint: str = ""
     seed: int | None = None
     sampling: str = ""
+    midi: str = ""
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:

@@ -21,7 +21,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 from PIL import Image
@@ -117,13 +117,16 @@ def _relative(out_dir: Path, path: Path) -> str:
 
 
 def plan_render(collection: Collection, out_dir: Path, model_identity: str, settings: RenderSettings,
-                sample_rate: int, samples: int, sampling: dict[str, Any] | None = None) -> RenderPlan:
+                sample_rate: int, samples: int, sampling: dict[str, Any] | None = None,
+                outputs_complete: Callable[[Path, str], bool] | None = None) -> RenderPlan:
     """Fingerprint every item and decide: skip (done, same fingerprint, outputs valid), fail now, or render.
 
     Args:
         sample_rate, samples: the WAV every done item must have (checked before skipping it).
         sampling: for a generative stage 1, the sampling settings in effect (``steps``, ``guidance``, ``solver``);
             each item then gets a seed: ``settings.seed``, or one derived from its image and comment.
+        outputs_complete: ``(out_dir, item_id) → bool`` instead of those checks (the midi engine's pieces vary in
+            length).
     """
     plan = RenderPlan()
     for item in collection.items:
@@ -136,8 +139,9 @@ def plan_render(collection: Collection, out_dir: Path, model_identity: str, sett
         record = None if settings.redo else read_record(out_dir, item.id)
         paths = output_paths(out_dir, item.id)
         if (record is not None and record.status in ("ok", "skipped") and record.fingerprint == fingerprint
-                and paths["png"].is_file() and paths["thumbnail"].is_file()
-                and wav_is_complete(paths["wav"], sample_rate, samples)):
+                and (outputs_complete(out_dir, item.id) if outputs_complete is not None else
+                     paths["png"].is_file() and paths["thumbnail"].is_file()
+                     and wav_is_complete(paths["wav"], sample_rate, samples))):
             plan.known[item.id] = record.as_skipped()
         else:
             seed = sampling_text = None

@@ -37,8 +37,9 @@ def test_every_name_in_all_resolves_and_dir_lists_it():
     from art2music.io.images import load_image
     from art2music.pipeline import Art2Music
     from art2music.render import RenderSettings, read_collection, render_collection
+    from art2music.symbolic.pipeline import Art2Midi
 
-    expected = {"Art2Music": Art2Music, "load_image": load_image, "read_collection": read_collection,
+    expected = {"Art2Music": Art2Music, "Art2Midi": Art2Midi, "load_image": load_image, "read_collection": read_collection,
                 "render_collection": render_collection, "RenderSettings": RenderSettings}
     assert set(art2music.__all__) == set(expected) | {"__version__"}
     for name, value in expected.items():

@@ -9,7 +9,7 @@ import soundfile
 
 from art2music.demo_corpus.composition import DRUM_CHANNEL, compose
 from art2music.demo_corpus.profiles import DEFAULT_EMOTIONS, PROFILES
-from art2music.demo_corpus.synthesis import SynthesisUnavailable, find_soundfont, render_midi
+from art2music.io.synthesis import SynthesisUnavailable, find_soundfont, render_midi
 
 
 def _notes(midi: mido.MidiFile, channel: int) -> list[tuple[int, int]]:
@@ -56,11 +56,11 @@ def test_missing_soundfont_names_the_fix(tmp_path, monkeypatch):
     with pytest.raises(SynthesisUnavailable, match="ART2MUSIC_SOUNDFONT"):
         find_soundfont()
     monkeypatch.delenv("ART2MUSIC_SOUNDFONT")
-    monkeypatch.setattr("art2music.demo_corpus.synthesis.SOUNDFONT_CANDIDATES", (str(tmp_path / "none.sf2"),))
+    monkeypatch.setattr("art2music.io.synthesis.SOUNDFONT_CANDIDATES", (str(tmp_path / "none.sf2"),))
     with pytest.raises(SynthesisUnavailable, match="make install"):
         find_soundfont()
     monkeypatch.setenv("PATH", str(tmp_path))
-    from art2music.demo_corpus.synthesis import find_fluidsynth
+    from art2music.io.synthesis import find_fluidsynth
 
     with pytest.raises(SynthesisUnavailable, match="make install"):
         find_fluidsynth()

@@ -9,7 +9,7 @@ import pytest
 from art2music.articaps.artemis import read_artemis
 from art2music.demo_corpus import main
 from art2music.demo_corpus.generate import emotion_agreement, generate_raw, read_labels
-from art2music.demo_corpus.synthesis import find_soundfont
+from art2music.io.synthesis import find_soundfont
 from art2music.articaps.feature_cache import FeatureCache
 from art2music.articaps.manifest import read_manifest
 from art2music.articaps.musiccaps import read_musiccaps

@@ -1,4 +1,4 @@
-"""Rendering MIDI to audio with FluidSynth and a General MIDI soundfont.
+"""Rendering MIDI to audio with FluidSynth and a General MIDI soundfont (the demo corpus and the midi engine).
 
 Runs ``fluidsynth -ni -q -g GAIN -r RATE -F out.wav soundfont.sf2 in.mid`` (the FluidSynth command line;
 Debian packages ``fluidsynth`` and ``fluid-soundfont-gm``, installed by ``make install``), then trims the

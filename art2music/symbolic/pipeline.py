@@ -1,0 +1,128 @@
+"""The midi engine's notebook API: ``Art2Midi.from_pretrained("demo-midi")`` and ``pipe(image) → MidiPiece``.
+
+The sibling of :class:`art2music.pipeline.Art2Music` with the same conventions (a pipeline folder in the one release
+format, ``from_pretrained`` / ``save_pretrained``, images as paths or PIL). It returns music as notes: a
+:class:`~art2music.symbolic.piece.MidiPiece` to ``.save("x.mid")`` or turn ``.to_audio()`` with FluidSynth.
+
+    >>> pipe = Art2Midi.from_pretrained("demo-midi")
+    >>> piece = pipe("painting.jpg", seconds=20, seed=3)            # VA predicted from the painting
+    >>> piece = pipe("painting.jpg", emotion="sadness", bars=8)     # or a chosen feeling / (valence, arousal)
+    >>> audio = piece.to_audio()                                    # (samples,) float32 at 22050 Hz
+
+Inference only: nothing here imports Lightning or the training code.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Sequence, Union
+
+import torch
+from PIL import Image
+
+from art2music.symbolic.model import SymbolicModel
+from art2music.symbolic.piece import SAMPLE_RATE, MidiPiece
+from art2music.symbolic.sampling import SamplingSettings, sample_tokens
+from art2music.symbolic.tokenizer import ids_to_score, token_facts
+
+ImageInput = Union[str, os.PathLike, Image.Image]
+DEFAULT_SECONDS = 20.0
+
+
+class Art2Midi:
+    """Artwork image (+ optional feeling) → a MIDI piece.
+
+    Args:
+        model: the trained :class:`SymbolicModel`.  tokenizer: its REMI+BPE tokenizer.
+        text_template: kept for the pipeline format (comments are used only by models with ``comment_dim > 0``).
+    """
+
+    sample_rate = SAMPLE_RATE
+
+    def __init__(self, model: SymbolicModel, tokenizer, device: str | torch.device = "cpu",
+                 text_template: str = "{comment}"):
+        self.device = torch.device(device)
+        self.model = model.to(self.device).eval()
+        self.tokenizer = tokenizer
+        self.facts = token_facts(tokenizer)
+        self.text_template = text_template
+
+    @classmethod
+    def from_pretrained(cls, path_or_name: str | os.PathLike = "demo-midi", device: str | torch.device = "cpu"
+                        ) -> "Art2Midi":
+        """Load a midi-engine pipeline folder, or ``"demo-midi"`` for the weights shipped with art2music.
+
+        Raises:
+            art2music.export.format.ModelLoadError: no such folder, not the midi engine, or a file that does not fit.
+        """
+        from art2music.export.format import load_midi_parts
+
+        model, tokenizer, meta = load_midi_parts(path_or_name)
+        return cls(model, tokenizer, device, meta["text_template"])
+
+    def save_pretrained(self, directory: str | os.PathLike) -> Path:
+        """Write the pipeline folder (``pipeline.json`` with ``"engine": "midi"`` + ``symbolic/``); returns it."""
+        from art2music.export.format import write_midi_pipeline
+
+        return write_midi_pipeline(directory, self.model, self.tokenizer, self.text_template)
+
+    def pixels(self, images: Sequence[ImageInput]) -> torch.Tensor:
+        """Images → ``(B, 3, S, S)`` pixels in [0, 1] at the model's image size."""
+        from art2music.io.images import load_image, to_rgb
+        from art2music.symbolic.image_encoder import image_pixels
+
+        loaded = [to_rgb(image) if isinstance(image, Image.Image) else load_image(image) for image in images]
+        return image_pixels(loaded, self.model.config.image_size).to(self.device)
+
+    @torch.no_grad()
+    def predict_va(self, images: Sequence[ImageInput]) -> torch.Tensor:
+        """The (valence, arousal) the model reads in each image: ``(B, 2)`` in [-1, 1]."""
+        return self.model.predict_va(self.model.image_grid(self.pixels(images))).cpu()
+
+    @torch.no_grad()
+    def compose(self, images: Sequence[ImageInput], va: torch.Tensor | Sequence[Sequence[float]] | None = None,
+                settings: SamplingSettings = SamplingSettings(seconds=DEFAULT_SECONDS, top_p=0.95)
+                ) -> list[MidiPiece]:
+        """One piece per image. ``va`` ``(B, 2)`` is the target feeling; ``None`` uses the VA read from each image."""
+        grid = self.model.image_grid(self.pixels(images))
+        target = self.model.predict_va(grid) if va is None else torch.as_tensor(va, dtype=torch.float32,
+                                                                                   device=self.device)
+        if target.shape != (len(images), 2):
+            raise ValueError(f"va must be (images, 2) = ({len(images)}, 2), got {tuple(target.shape)}")
+        memory = self.model.encode(grid, target.clamp(-1, 1))
+        sequences = sample_tokens(self.model, memory, self.facts, settings)
+        return [MidiPiece(ids_to_score(self.tokenizer, ids), ids) for ids in sequences]
+
+    def __call__(self, image: ImageInput | Sequence[ImageInput], emotion: str | None = None,
+                 va: tuple[float, float] | None = None, bars: int | None = None, seconds: float | None = None,
+                 temperature: float = 1.0, top_k: int = 0, top_p: float = 0.95, seed: int = 0
+                 ) -> MidiPiece | list[MidiPiece]:
+        """One image → a :class:`MidiPiece`; a list → a list. Length in ``bars`` or ``seconds`` (default 20 s).
+
+        ``emotion`` (an ArtEmis emotion name) or ``va`` (valence, arousal in [-1, 1]) picks the feeling; without
+        either, the model reads it from the painting.
+        """
+        from art2music.emotions import VALENCE_AROUSAL, normalize_emotion
+
+        single = isinstance(image, (str, os.PathLike, Image.Image))
+        images = [image] if single else list(image)
+        if not images:
+            raise ValueError("no images given")
+        if emotion is not None and va is not None:
+            raise ValueError("give an emotion or a va, not both")
+        target = None
+        if emotion is not None:
+            va = VALENCE_AROUSAL[normalize_emotion(emotion)]
+        if va is not None:
+            target = [list(va)] * len(images)
+        if bars is None and seconds is None:
+            seconds = DEFAULT_SECONDS
+        settings = SamplingSettings(temperature, top_k, top_p, bars, seconds, seed)
+        pieces = self.compose(images, target, settings)
+        return pieces[0] if single else pieces
+
+    def __repr__(self) -> str:
+        config = self.model.config
+        return (f"Art2Midi(d_model={config.d_model}, layers={config.encoder_layers}+{config.decoder_layers}, "
+                f"vocab={config.vocab_size}, image={config.image_encoder}@{config.image_size})")

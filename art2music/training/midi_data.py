@@ -1,0 +1,163 @@
+"""The symbolic engine's datamodule: (painting pixels, target VA, REMI+BPE tokens) pairs, split apart.
+
+On construction it gathers the corpus (:mod:`art2music.symbolic.corpus`: demo paintings and pieces, more pieces
+composed on the spot, EMOPIA if given), skips bad MIDI files (named on stderr), trains the BPE tokenizer on the
+*train* pieces (or reuses ``work_dir/tokenizer.json``), tokenizes every piece and loads every painting, so
+``vocab_size`` and the special ids can be linked into the model by the CLI.
+"""
+
+from __future__ import annotations
+
+import sys
+from functools import partial
+from pathlib import Path
+
+import lightning as L
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from art2music.symbolic.corpus import (Painting, Piece, compose_pieces, pair_by_va, pair_same_emotion,
+                                       read_demo_corpus)
+from art2music.symbolic.tokenizer import (TOKENIZER_FILE, load_tokenizer, read_scores, save_tokenizer, score_to_ids,
+                                          token_facts, train_tokenizer)
+
+
+class PairDataset(Dataset):
+    """Pairs as ``(pixels (3, S, S) float, va (2,), tokens (T,) long: BOS … [EOS])``; long pieces are cut to
+    ``max_tokens`` (then without EOS, since the piece goes on)."""
+
+    def __init__(self, pixels: torch.Tensor, pairs: list[tuple[int, int]], sequences: list[list[int]],
+                 va: torch.Tensor, max_tokens: int, bos: int, eos: int, flip: bool):
+        self.pixels, self.pairs, self.sequences, self.va = pixels, pairs, sequences, va
+        self.max_tokens, self.bos, self.eos, self.flip = max_tokens, bos, eos, flip
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def __getitem__(self, index: int):
+        painting, piece = self.pairs[index]
+        sequence = [self.bos] + self.sequences[piece]
+        sequence = sequence[:self.max_tokens] if len(sequence) >= self.max_tokens else sequence + [self.eos]
+        pixels = self.pixels[painting].float() / 255.0
+        if self.flip and torch.rand(()) < 0.5:
+            pixels = pixels.flip(-1)
+        return pixels, self.va[painting], torch.tensor(sequence, dtype=torch.long)
+
+
+def collate_pairs(batch, pad_id: int):
+    pixels, va, tokens = zip(*batch)
+    return (torch.stack(pixels), torch.stack(va),
+            torch.nn.utils.rnn.pad_sequence(list(tokens), batch_first=True, padding_value=pad_id))
+
+
+class SymbolicDataModule(L.LightningDataModule):
+    """Painting-piece pairs for the symbolic engine.
+
+    Args:
+        raw_dir: a demo corpus ``raw/`` folder (``demo_labels.csv``, ``wikiart/``, ``midi/``).
+        work_dir: where the composed pieces and ``tokenizer.json`` are kept (reused by later runs).
+        composed_per_emotion, composed_seconds: extra pieces composed per emotion, and their length.
+        emopia_dir: an EMOPIA release folder, paired with paintings by VA distance (non-commercial license).
+        vocab_size: tokenizer size (base REMI tokens + BPE merges).
+        pairs_per_painting: pieces drawn per training painting (pairs per epoch = paintings × this).
+    """
+
+    def __init__(self, raw_dir: str = "datasets/demo/raw", work_dir: str = "runs/midi-demo/data",
+                 composed_per_emotion: int = 60, composed_seconds: float = 12.0, emopia_dir: str | None = None,
+                 vocab_size: int = 1000, image_size: int = 64, max_tokens: int = 512, pairs_per_painting: int = 8,
+                 batch_size: int = 16, num_workers: int = 0, seed: int = 0):
+        super().__init__()
+        self.save_hyperparameters()
+        self.work_dir = Path(work_dir)
+        paintings, pieces = read_demo_corpus(raw_dir, seed)
+        emotions = sorted({painting.emotion for painting in paintings})
+        if composed_per_emotion:
+            pieces += compose_pieces(self.work_dir / "composed", emotions, composed_per_emotion, composed_seconds, seed)
+        if emopia_dir:
+            from art2music.symbolic.emopia import read_emopia
+
+            emopia, ignored = read_emopia(emopia_dir, seed)
+            pieces += emopia
+            if ignored:
+                print(f"midi data: ignored {len(ignored)} non-EMOPIA file names, e.g. {ignored[:3]}", file=sys.stderr)
+        scores, kept, skipped = read_scores(piece.path for piece in pieces)
+        for bad in skipped:
+            print(f"midi data: skipped {bad.name}: {bad.reason}: {bad.detail}", file=sys.stderr)
+        by_path = {piece.path: piece for piece in pieces}
+        self.pieces: list[Piece] = [by_path[path] for path in kept]
+        tokenizer_path = self.work_dir / TOKENIZER_FILE
+        if tokenizer_path.is_file():
+            self.tokenizer = load_tokenizer(tokenizer_path, vocab_size)
+        else:
+            self.tokenizer, _ = train_tokenizer([p.path for p in self.pieces if p.split == "train"], vocab_size)
+            save_tokenizer(self.tokenizer, tokenizer_path)
+        self.tokenizer_path = tokenizer_path
+        self.facts = token_facts(self.tokenizer)
+        self.sequences = [score_to_ids(self.tokenizer, score) for score in scores]
+        self.paintings: list[Painting] = paintings
+        self.pixels = self._load_pixels(paintings, image_size)
+        self.painting_va = torch.tensor([(p.valence, p.arousal) for p in paintings], dtype=torch.float32)
+
+    @staticmethod
+    def _load_pixels(paintings: list[Painting], size: int) -> torch.Tensor:
+        from art2music.io.images import load_image
+        from art2music.symbolic.image_encoder import image_pixels
+
+        return torch.cat([(image_pixels([load_image(p.path)], size) * 255).round().to(torch.uint8)
+                          for p in paintings])
+
+    # linked into the model by the CLI
+    @property
+    def vocab_size(self) -> int:
+        return len(self.tokenizer)
+
+    @property
+    def pad_id(self) -> int:
+        return self.facts.pad
+
+    @property
+    def bos_id(self) -> int:
+        return self.facts.bos
+
+    @property
+    def eos_id(self) -> int:
+        return self.facts.eos
+
+    def pairs(self, split: str) -> list[tuple[int, int]]:
+        """(painting index, piece index) pairs of ``split``: same emotion for labelled pieces, VA distance for
+        pieces with VA only (EMOPIA)."""
+        seed = self.hparams.seed + {"train": 0, "val": 1, "test": 2}[split]
+        per = self.hparams.pairs_per_painting if split == "train" else 2
+        labelled = [piece for piece in self.pieces if piece.emotion]
+        va_only = [piece for piece in self.pieces if not piece.emotion]
+        found = pair_same_emotion(self.paintings, labelled, split, per, seed)
+        if va_only:
+            found += pair_by_va(self.paintings, va_only, split, per, seed)
+        painting_index = {painting.path: k for k, painting in enumerate(self.paintings)}
+        piece_index = {piece.path: k for k, piece in enumerate(self.pieces)}
+        return [(painting_index[painting.path], piece_index[piece.path]) for painting, piece in found]
+
+    def dataset(self, split: str) -> PairDataset:
+        return PairDataset(self.pixels, self.pairs(split), self.sequences, self.painting_va,
+                           self.hparams.max_tokens, self.facts.bos, self.facts.eos, flip=split == "train")
+
+    def regressor_data(self, split: str = "train") -> tuple[list[list[int]], torch.Tensor]:
+        """Token sequences and VA ``(N, 2)`` of the pieces of ``split`` (for the VA regressor)."""
+        rows = [k for k, piece in enumerate(self.pieces) if piece.split == split]
+        return ([self.sequences[k] for k in rows],
+                torch.tensor([(self.pieces[k].valence, self.pieces[k].arousal) for k in rows], dtype=torch.float32))
+
+    def _loader(self, split: str, shuffle: bool) -> DataLoader:
+        return DataLoader(self.dataset(split), batch_size=self.hparams.batch_size, shuffle=shuffle,
+                          num_workers=self.hparams.num_workers, persistent_workers=self.hparams.num_workers > 0,
+                          collate_fn=partial(collate_pairs, pad_id=self.facts.pad))
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val", False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test", False)

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from art2music.symbolic.corpus import (Painting, Piece, assign_splits, compose_pieces, pair_by_va, pair_same_emotion,
+                                       read_demo_corpus)
+from art2music.symbolic.emopia import QUADRANT_VA, quadrant_of, read_emopia
+
+from .conftest import compose_piece
+
+
+def _fake_demo_raw(root: Path) -> Path:
+    raw = root / "raw"
+    rows = ["kind,key,emotion"]
+    for emotion in ("amusement", "sadness"):
+        for k in range(10):
+            rows.append(f"painting,Style/{emotion}-{k},{emotion}")
+            (raw / "wikiart" / "Style").mkdir(parents=True, exist_ok=True)
+            (raw / "wikiart" / "Style" / f"{emotion}-{k}.jpg").write_bytes(b"x")
+            rows.append(f"clip,{emotion}{k},{emotion}")
+            (raw / "midi").mkdir(exist_ok=True)
+            (raw / "midi" / f"{emotion}{k}.mid").write_bytes(b"x")
+    (raw / "demo_labels.csv").write_text("\n".join(rows) + "\n")
+    return raw
+
+
+def test_splits_are_seeded_and_cover_every_split():
+    names = assign_splits(20, seed=3)
+    assert names == assign_splits(20, seed=3) and names != assign_splits(20, seed=4)
+    assert names.count("train") == 14 and names.count("val") == 3 and names.count("test") == 3
+    with pytest.raises(ValueError, match="sum"):
+        assign_splits(5, 0, (0.5, 0.5, 0.5))
+
+
+def test_demo_pairs_keep_splits_and_emotions_apart(tmp_path):
+    paintings, pieces = read_demo_corpus(_fake_demo_raw(tmp_path), seed=0)
+    assert len(paintings) == 20 and len(pieces) == 20
+    assert {p.valence > 0 for p in paintings if p.emotion == "amusement"} == {True}
+    for split in ("train", "val", "test"):
+        pairs = pair_same_emotion(paintings, pieces, split, per_painting=2, seed=1)
+        assert pairs, split
+        for painting, piece in pairs:
+            assert painting.split == piece.split == split and painting.emotion == piece.emotion
+    train_pieces = {piece.path for _, piece in pair_same_emotion(paintings, pieces, "train", 3)}
+    test_pieces = {piece.path for _, piece in pair_same_emotion(paintings, pieces, "test", 3)}
+    assert not train_pieces & test_pieces
+
+
+def test_composed_pieces_are_deterministic_and_reused(tmp_path):
+    first = compose_pieces(tmp_path, ["fear", "excitement"], per_emotion=4, seconds=5.0, seed=2)
+    stamps = {piece.path: piece.path.stat().st_mtime_ns for piece in first}
+    again = compose_pieces(tmp_path, ["fear", "excitement"], per_emotion=4, seconds=5.0, seed=2)
+    assert again == first and all(piece.path.stat().st_mtime_ns == stamps[piece.path] for piece in again)
+    other = compose_pieces(tmp_path / "other", ["fear"], per_emotion=1, seconds=5.0, seed=3)
+    assert other[0].path.read_bytes() != first[0].path.read_bytes()
+
+
+def test_emopia_reader_and_va_pairing(tmp_path):
+    midis = tmp_path / "midis"
+    midis.mkdir()
+    for quadrant in (1, 2, 3, 4):
+        for song in range(3):
+            for clip in range(2):
+                compose_piece(midis / f"Q{quadrant}_song{quadrant}{song}_{clip}.mid", "amusement", quadrant * 10 + song,
+                              seconds=2.0)
+    (midis / "readme.mid").write_bytes(b"x")
+    pieces, ignored = read_emopia(tmp_path, seed=0)
+    assert ignored == ["readme.mid"] and len(pieces) == 24
+    assert quadrant_of("Q3_abc_1.mid") == 3 and quadrant_of("X_abc.mid") is None
+    for piece in pieces:
+        assert (piece.valence, piece.arousal) == QUADRANT_VA[int(piece.path.name[1])]
+    song_split = {}
+    for piece in pieces:  # clips of one song share a split
+        assert song_split.setdefault(piece.path.name.rsplit("_", 1)[0], piece.split) == piece.split
+    sad = Painting(tmp_path / "sad.jpg", "sadness", -0.8, -0.6, "train")
+    happy = Painting(tmp_path / "happy.jpg", "excitement", 0.7, 0.9, "train")
+    pairs = pair_by_va([sad, happy], pieces, "train", per_painting=4, nearest=2)
+    for painting, piece in pairs:
+        assert piece.split == "train"
+        assert (piece.valence > 0) == (painting.valence > 0) and (piece.arousal > 0) == (painting.arousal > 0)
+    with pytest.raises(FileNotFoundError, match="EMOPIA"):
+        read_emopia(tmp_path / "nothing-here")
+    assert pair_by_va([sad], [Piece(tmp_path / "a.mid", "", 0.5, 0.5, "val")], "train", 2) == []

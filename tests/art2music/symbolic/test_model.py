@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from art2music.symbolic.model import SymbolicConfig, SymbolicModel, token_loss
+from art2music.symbolic.sampling import SamplingSettings, filter_logits, sample_tokens
+from art2music.symbolic.tokenizer import token_facts
+
+
+def _model(vocab: int, comment_dim: int = 0, seed: int = 0) -> SymbolicModel:
+    torch.manual_seed(seed)
+    config = SymbolicConfig(vocab_size=vocab, d_model=32, heads=4, ffn_dim=64, max_tokens=48, image_size=32,
+                            comment_dim=comment_dim, dropout=0.0)
+    return SymbolicModel(config).eval()
+
+
+def test_shapes_and_loss():
+    model = _model(50, comment_dim=8)
+    pixels, va = torch.rand(3, 3, 32, 32), torch.rand(3, 2) * 2 - 1
+    tokens = torch.randint(3, 50, (3, 10))
+    logits = model(pixels, va, tokens, torch.randn(3, 8))
+    assert logits.shape == (3, 10, 50)
+    grid = model.image_grid(pixels)
+    assert grid.shape == (3, 4, 32) and model.predict_va(grid).shape == (3, 2)
+    assert model.encode(grid, va).shape == (3, 1 + 1 + 4, 32)  # VA token, comment token, 2x2 cells
+    loss = token_loss(logits, tokens, pad_id=0)
+    assert torch.isfinite(loss) and loss > 0
+    with pytest.raises(ValueError, match="max_tokens"):
+        model(pixels, va, torch.randint(3, 50, (3, 49)))
+    with pytest.raises(ValueError, match="multiple of 16"):
+        SymbolicConfig(vocab_size=10, image_size=40)
+
+
+def test_the_image_and_va_change_the_logits():
+    model = _model(50)
+    tokens = torch.randint(3, 50, (2, 6))
+    pixels = torch.rand(2, 3, 32, 32)
+    va = torch.tensor([[0.8, 0.5], [0.8, 0.5]])
+    base = model(pixels, va, tokens)
+    assert not torch.allclose(base, model(pixels.flip(0), va, tokens), atol=1e-5)
+    assert not torch.allclose(base, model(pixels, -va, tokens), atol=1e-5)
+
+
+def test_decoder_is_causal():
+    model = _model(50)
+    pixels, va = torch.rand(2, 3, 32, 32), torch.zeros(2, 2)
+    tokens = torch.randint(3, 50, (2, 12))
+    changed = tokens.clone()
+    changed[:, 7:] = torch.randint(3, 50, (2, 5))
+    first, second = model(pixels, va, tokens), model(pixels, va, changed)
+    torch.testing.assert_close(first[:, :7], second[:, :7], atol=1e-5, rtol=1e-5)
+    assert not torch.allclose(first[:, 7:], second[:, 7:], atol=1e-4)
+
+
+def test_kv_cache_gives_the_same_logits_and_samples(tokenizer):
+    facts = token_facts(tokenizer)
+    model = _model(len(tokenizer))
+    pixels, va = torch.rand(2, 3, 32, 32), torch.tensor([[0.5, 0.5], [-0.5, -0.5]])
+    memory = model.encode(model.image_grid(pixels), va)
+    tokens = torch.randint(3, len(tokenizer), (2, 9))
+    full = model.decode(tokens, memory)
+    cache: dict = {}
+    stepwise = torch.cat([model.decode(tokens[:, k:k + 1], memory, cache, start=k) for k in range(9)], dim=1)
+    torch.testing.assert_close(stepwise, full, atol=1e-5, rtol=1e-4)
+    settings = SamplingSettings(temperature=1.0, top_k=20, seed=3)
+    with_cache = sample_tokens(model, memory, facts, settings)
+    without = sample_tokens(model, memory, facts, SamplingSettings(temperature=1.0, top_k=20, seed=3, use_cache=False))
+    assert with_cache == without and len(with_cache[0]) > 5
+
+
+def test_seeded_sampling_is_reproducible_and_respects_bars(tokenizer):
+    facts = token_facts(tokenizer)
+    assert facts.bars[facts.bos] == 0 and facts.bars.max() >= 1
+    model = _model(len(tokenizer))
+    memory = model.encode(model.image_grid(torch.rand(1, 3, 32, 32)), torch.zeros(1, 2))
+    hot = 4.0  # an untrained tied-embedding model is peaky; a high temperature makes its samples vary
+    first = sample_tokens(model, memory, facts, SamplingSettings(temperature=hot, seed=1))
+    assert first == sample_tokens(model, memory, facts, SamplingSettings(temperature=hot, seed=1))
+    assert first != sample_tokens(model, memory, facts, SamplingSettings(temperature=hot, seed=2))
+    # every fifth token opens a bar (a random model meets the real tokenizer's few Bar tokens too rarely to test)
+    bars = np.zeros_like(facts.bars)
+    bars[3::5] = 1
+    facts = replace(facts, bars=bars)
+    stopped_by_bars = 0
+    for seed in range(4):
+        short = sample_tokens(model, memory, facts, SamplingSettings(temperature=hot, seed=seed, bars=1))[0]
+        assert sum(int(facts.bars[t]) for t in short) <= 1
+        unlimited = sample_tokens(model, memory, facts, SamplingSettings(temperature=hot, seed=seed))[0]
+        assert short == unlimited[:len(short)]  # the same sequence, cut where bar 2 would start
+        stopped_by_bars += len(short) < len(unlimited)
+    assert stopped_by_bars
+
+
+def test_filtering_keeps_the_top_tokens():
+    logits = torch.tensor([[3.0, 2.0, 1.0, 0.0]])
+    assert torch.isinf(filter_logits(logits, 2, 1.0)[0, 2:]).all() and torch.isfinite(filter_logits(logits, 2, 1.0)[0, :2]).all()
+    nucleus = filter_logits(logits, 0, 0.5)  # softmax: .64, .24, .09, .03 -> only the first
+    assert torch.isfinite(nucleus[0, 0]) and torch.isinf(nucleus[0, 1:]).all()
+    with pytest.raises(ValueError, match="not both"):
+        SamplingSettings(bars=2, seconds=3.0)

@@ -8,12 +8,13 @@ on load; a stored config without ``decoder`` is a BiLSTM (folders written before
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any, Mapping
 
 import torch
 from torch import nn
 
+from art2music.config_dict import ConfigDict
 from art2music.audio_engine.decoders.bilstm import BiLSTMMelDecoder
 from art2music.audio_engine.decoders.flow import FlowConfig, FlowMelDecoder
 from art2music.audio_engine.fusion import GatedResidualFusion
@@ -25,8 +26,10 @@ DECODERS = ("bilstm", "flow")
 
 
 @dataclass(frozen=True)
-class Stage1Config:
+class Stage1Config(ConfigDict):
     """Sizes of the stage-1 network (defaults: the paper's, for ViT-H-14's 1024-d embeddings, 10 s clips)."""
+
+    CONFIG_NAME = "stage-1 config"
 
     embed_dim: int = 1024
     fusion_dim: int = 512
@@ -57,10 +60,7 @@ class Stage1Config:
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> "Stage1Config":
         """Sizes from a stored config, each checked: unknown keys, and values of the wrong type, are errors."""
-        names = {f.name: f for f in fields(cls)}
-        unknown = set(values) - set(names)
-        if unknown:
-            raise ValueError(f"unknown stage-1 config keys {sorted(unknown)}; expected some of {sorted(names)}")
+        cls.check_keys(values)
         values = dict(values)
         flow = values.pop("flow", None)
         for name, value in values.items():

@@ -15,13 +15,13 @@ cross-entropy plus the VA losses.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
-from typing import Any
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from art2music.config_dict import ConfigDict
 from art2music.symbolic.image_encoder import build_image_encoder, grid_cells
 
 KVCache = dict[str, torch.Tensor]
@@ -30,13 +30,15 @@ KVCache = dict[str, torch.Tensor]
 
 
 @dataclass
-class SymbolicConfig:
+class SymbolicConfig(ConfigDict):
     """Sizes and token ids of a :class:`SymbolicModel`; stored in the export's ``config.json``.
 
     ``max_tokens`` is the longest token sequence (BOS included) the learned positions cover.
     ``image_encoder``: ``small-cnn`` (demo), ``resnet18`` or ``resnet50`` (paper size; see :mod:`.image_encoder`).
     ``comment_dim``: size of the optional comment embedding (0 = no comment input).
     """
+
+    CONFIG_NAME = "symbolic model"
 
     vocab_size: int
     pad_id: int = 0
@@ -58,16 +60,6 @@ class SymbolicConfig:
             raise ValueError(f"d_model {self.d_model} is not divisible by heads {self.heads}")
         grid_cells(self.image_encoder, self.image_size)  # raises for a size the CNN cannot tile
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> "SymbolicConfig":
-        known = {field.name for field in fields(cls)}
-        unknown = set(values) - known
-        if unknown:
-            raise ValueError(f"unknown symbolic model settings {sorted(unknown)}")
-        return cls(**values)
 
 
 class Attention(nn.Module):

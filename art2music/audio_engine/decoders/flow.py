@@ -18,19 +18,20 @@ draws *a* piece instead, and different noise gives different pieces.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
-from typing import Any, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
 
+from art2music.config_dict import ConfigDict
 from art2music.audio_engine.decoders.flow_network import FlowVelocityNetwork
 
 SOLVERS = ("euler", "midpoint")
 
 
 @dataclass(frozen=True)
-class FlowConfig:
+class FlowConfig(ConfigDict):
     """Sizes and sampling defaults of the flow decoder (stored with the weights in ``stage1/config.json``).
 
     Args:
@@ -44,6 +45,8 @@ class FlowConfig:
         guidance: default classifier-free guidance scale (1: none).
         solver: default ODE solver, ``"euler"`` or ``"midpoint"``.
     """
+
+    CONFIG_NAME = "flow config"
 
     channels: int = 128
     levels: int = 2
@@ -72,16 +75,6 @@ class FlowConfig:
         if (2 * self.channels) % self.heads:
             raise ValueError(f"flow field 'heads' ({self.heads}) must divide 2 × channels ({2 * self.channels})")
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: Mapping[str, Any]) -> "FlowConfig":
-        names = {f.name for f in fields(cls)}
-        unknown = set(values) - names
-        if unknown:
-            raise ValueError(f"unknown flow config keys {sorted(unknown)}; expected some of {sorted(names)}")
-        return cls(**values)
 
 
 torch.serialization.add_safe_globals([FlowConfig])  # it travels in Lightning checkpoints' hyper-parameters

@@ -16,6 +16,26 @@ import torch  # noqa: E402
 torch.set_num_threads(2)
 
 
+def call_within(seconds: float, function, *args, **kwargs):
+    """``function(*args, **kwargs)``'s result, or the exception it raised (returned, for the test to assert on);
+    fails the test instead of hanging the suite when it does not return within ``seconds`` (a FIFO read ...)."""
+    import threading
+
+    outcome: list = []
+
+    def target() -> None:
+        try:
+            outcome.append(function(*args, **kwargs))
+        except BaseException as error:  # handed to the test thread, which asserts on it
+            outcome.append(error)
+
+    worker = threading.Thread(target=target, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert not worker.is_alive(), f"{getattr(function, '__name__', function)} did not return within {seconds} s"
+    return outcome[0]
+
+
 def make_tiny_articaps(directory: Path, count: int = 12, frames: int = 16, embed_dim: int = 8, seed: int = 0,
                        encoder_spec: dict | None = None) -> Path:
     """Write a synthetic ArtiCaps folder (manifest.csv, images/, cache/) whose mels depend on the embeddings.

@@ -4,30 +4,18 @@ from __future__ import annotations
 
 import os
 import socket
-import threading
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from art2music.io.images import MAX_ASPECT_RATIO, ImageLoadError, load_image
+from tests.conftest import call_within
 
 
 def _load_within(path, seconds: float = 10.0, **kwargs) -> ImageLoadError:
     """``load_image(path)``'s error, failing (instead of hanging the suite) if it does not return in time."""
-    outcome: list[BaseException | Image.Image] = []
-
-    def target() -> None:
-        try:
-            outcome.append(load_image(path, **kwargs))
-        except BaseException as error:  # handed to the test thread, which asserts on it
-            outcome.append(error)
-
-    worker = threading.Thread(target=target, daemon=True)
-    worker.start()
-    worker.join(seconds)
-    assert not worker.is_alive(), f"load_image({path}) did not return within {seconds} s"
-    [result] = outcome
+    result = call_within(seconds, load_image, path, **kwargs)
     assert isinstance(result, ImageLoadError), result
     return result
 

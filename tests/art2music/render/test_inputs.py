@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import os
-import threading
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ from PIL import features
 from art2music.render import inputs
 from art2music.render.inputs import (IMAGE_EXTENSIONS, MAX_COMMENT_CHARS, MAX_ID_BYTES, CollectionError, is_safe_id,
                                      read_collection, safe_id_from_stem)
+from tests.conftest import call_within
 
 
 def _touch(folder: Path, *names: str) -> None:
@@ -121,19 +121,7 @@ def test_safe_id_rules():
 
 def _read_within(path, seconds: float = 10.0, **kwargs):
     """``read_collection(path)``'s outcome (a Collection or the exception), failing instead of hanging."""
-    outcome: list = []
-
-    def target() -> None:
-        try:
-            outcome.append(read_collection(path, **kwargs))
-        except BaseException as error:  # handed to the test thread, which asserts on it
-            outcome.append(error)
-
-    worker = threading.Thread(target=target, daemon=True)
-    worker.start()
-    worker.join(seconds)
-    assert not worker.is_alive(), f"read_collection({path}) did not return within {seconds} s"
-    return outcome[0]
+    return call_within(seconds, read_collection, path, **kwargs)
 
 
 def test_nested_folders_are_walked_with_ids_from_the_relative_path(tmp_path):

@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import socket
-import threading
 
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from art2music.render.results import ItemResult, read_results, write_results
 from art2music.render.runner import RenderSettings, render_collection
 
 from tests.art2music.render.conftest import SAMPLES, build_tiny_pipeline, write_bad_images, write_tricky_images
+from tests.conftest import call_within
 
 QUIET = RenderSettings(batch_size=4, progress=False)
 
@@ -167,14 +167,9 @@ def test_in_memory_identity_tracks_the_weights():
 
 def _render_within(pipe, collection, out_dir, seconds: float = 60.0):
     """``render_collection``'s report, failing (instead of hanging the suite) if it does not return in time."""
-    outcome: list = []
-    worker = threading.Thread(target=lambda: outcome.append(render_collection(pipe, collection, out_dir, QUIET)),
-                              daemon=True)
-    worker.start()
-    worker.join(seconds)
-    assert not worker.is_alive(), f"rendering did not finish within {seconds} s (a special file read?)"
-    assert outcome, "rendering raised (see the thread's traceback above)"
-    return outcome[0]
+    report = call_within(seconds, render_collection, pipe, collection, out_dir, QUIET)
+    assert not isinstance(report, BaseException), f"rendering raised {report!r}"
+    return report
 
 
 def test_special_huge_and_overlong_inputs_fail_alone_by_name(tiny_pipe, tmp_path):

@@ -58,9 +58,10 @@ class Art2Music:
         mel_config: the mel definition shared by stage 1 and the vocoder.
         text_template: how a comment is written for the text encoder (``{comment}``, ``{emotion}``).
         device: where to run.
-        precision: the arithmetic of the encoders (``torch.bfloat16`` runs them under autocast; their
-            embeddings come back float32). Stage 1's BiLSTM always runs in float32: oneDNN's bf16 LSTM measured
-            slower than its float32 one (``bench/RESULTS.md``). The vocoder carries its own precision.
+        precision: the arithmetic of the encoders and of a flow stage 1 (``torch.bfloat16`` runs them under
+            autocast; what they return is float32). The BiLSTM always runs in float32: oneDNN's bf16 LSTM measured
+            slower than its float32 one, while the flow network runs 1.6-2.4x faster in bf16 (README,
+            Performance). The vocoder carries its own precision.
     """
 
     def __init__(self, encoder: ClipEncoder, stage1: Stage1Model, vocoder: torch.nn.Module, mel_config: MelConfig,
@@ -159,7 +160,8 @@ class Art2Music:
         """The arithmetic each stage actually runs in, e.g. ``{"encoder": "bfloat16", "stage1": "float32", ...}``
         (part of every render's fingerprint and shown in the gallery)."""
         vocoder_dtype = getattr(self.vocoder, "inference_dtype", torch.float32)
-        return {"encoder": precision_name(self.precision), "stage1": "float32",
+        return {"encoder": precision_name(self.precision),
+                "stage1": precision_name(self.precision) if self.is_generative else "float32",
                 "vocoder": precision_name(vocoder_dtype)}
 
     def _autocast(self):
@@ -226,8 +228,10 @@ class Art2Music:
                 raise ValueError(f"a seed must be an integer in [0, 2**63), got {seed!r}")
         noise = torch.stack([torch.randn((self.mel_config.n_mels, frames), generator=torch.Generator().manual_seed(seed))
                              for seed in seeds])
-        return self.stage1(text_embedding, image_embedding, frames, noise=noise.to(self.device), steps=steps,
-                           guidance=guidance)
+        with self._autocast():
+            mel = self.stage1(text_embedding, image_embedding, frames, noise=noise.to(self.device), steps=steps,
+                              guidance=guidance)
+        return mel.float()
 
     def image_to_mel(self, images: Sequence[ImageInput], comments: Sequence[str | None] | None = None,
                      **sampling) -> torch.Tensor:

@@ -109,3 +109,19 @@ def test_render_cli_sampling_options(tiny_flow_model_dir, tiny_model_dir, painti
     assert code == 2
     error = capsys.readouterr().err
     assert "seed only apply" in error and "'bilstm'" in error and len(error.strip().splitlines()) == 1
+
+
+def test_a_flow_stage1_follows_the_pipeline_precision(tiny_flow_model_dir, paintings):
+    import torch
+
+    from art2music.pipeline import Art2Music
+
+    exact = Art2Music.from_pretrained(tiny_flow_model_dir, precision="float32")
+    fast = Art2Music.from_pretrained(tiny_flow_model_dir, precision="bfloat16", vocoder_precision="float32")
+    assert fast.precisions == {"encoder": "bfloat16", "stage1": "bfloat16", "vocoder": "float32"}
+    assert exact.precisions["stage1"] == "float32"
+    text, image = exact.embed([paintings / "a.png"], ["calm"])
+    mel32 = exact.embeddings_to_mel(text, image, seeds=[5])
+    mel16 = fast.embeddings_to_mel(text, image, seeds=[5])
+    assert mel16.dtype == torch.float32 and not torch.equal(mel16, mel32)  # it really ran in bf16
+    assert (mel16 - mel32).abs().mean() < 0.02 * mel32.abs().mean()

@@ -14,7 +14,7 @@ from typing import Any, Mapping
 import torch
 from torch import nn
 
-from art2music.config_dict import ConfigDict
+from art2music.config_dict import check_keys
 from art2music.audio_engine.decoders.bilstm import BiLSTMMelDecoder
 from art2music.audio_engine.decoders.flow import FlowConfig, FlowMelDecoder
 from art2music.audio_engine.fusion import GatedResidualFusion
@@ -26,10 +26,9 @@ DECODERS = ("bilstm", "flow")
 
 
 @dataclass(frozen=True)
-class Stage1Config(ConfigDict):
+class Stage1Config:
     """Sizes of the stage-1 network (defaults: the paper's, for ViT-H-14's 1024-d embeddings, 10 s clips)."""
 
-    CONFIG_NAME = "stage-1 config"
 
     embed_dim: int = 1024
     fusion_dim: int = 512
@@ -60,7 +59,7 @@ class Stage1Config(ConfigDict):
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> "Stage1Config":
         """Sizes from a stored config, each checked: unknown keys, and values of the wrong type, are errors."""
-        cls.check_keys(values)
+        check_keys(cls, values, "stage-1 config")
         values = dict(values)
         flow = values.pop("flow", None)
         for name, value in values.items():

@@ -15,13 +15,14 @@ cross-entropy plus the VA losses.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any, Mapping
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from art2music.config_dict import ConfigDict
+from art2music.config_dict import strict_from_dict
 from art2music.symbolic.image_encoder import build_image_encoder, grid_cells
 
 KVCache = dict[str, torch.Tensor]
@@ -30,7 +31,7 @@ KVCache = dict[str, torch.Tensor]
 
 
 @dataclass
-class SymbolicConfig(ConfigDict):
+class SymbolicConfig:
     """Sizes and token ids of a :class:`SymbolicModel`; stored in the export's ``config.json``.
 
     ``max_tokens`` is the longest token sequence (BOS included) the learned positions cover.
@@ -38,7 +39,6 @@ class SymbolicConfig(ConfigDict):
     ``comment_dim``: size of the optional comment embedding (0 = no comment input).
     """
 
-    CONFIG_NAME = "symbolic model"
 
     vocab_size: int
     pad_id: int = 0
@@ -54,6 +54,13 @@ class SymbolicConfig(ConfigDict):
     image_size: int = 64
     image_encoder: str = "small-cnn"
     comment_dim: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> "SymbolicConfig":
+        return strict_from_dict(cls, values, "symbolic model")
 
     def __post_init__(self) -> None:
         if self.d_model % self.heads:

@@ -18,20 +18,20 @@ draws *a* piece instead, and different noise gives different pieces.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import asdict, dataclass
+from typing import Any, Mapping
 
 import torch
 from torch import nn
 
-from art2music.config_dict import ConfigDict
+from art2music.config_dict import strict_from_dict
 from art2music.audio_engine.decoders.flow_network import FlowVelocityNetwork
 
 SOLVERS = ("euler", "midpoint")
 
 
 @dataclass(frozen=True)
-class FlowConfig(ConfigDict):
+class FlowConfig:
     """Sizes and sampling defaults of the flow decoder (stored with the weights in ``stage1/config.json``).
 
     Args:
@@ -46,7 +46,6 @@ class FlowConfig(ConfigDict):
         solver: default ODE solver, ``"euler"`` or ``"midpoint"``.
     """
 
-    CONFIG_NAME = "flow config"
 
     channels: int = 128
     levels: int = 2
@@ -60,6 +59,13 @@ class FlowConfig(ConfigDict):
     steps: int = 16
     guidance: float = 2.0
     solver: str = "euler"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> "FlowConfig":
+        return strict_from_dict(cls, values, "flow config")
 
     def __post_init__(self) -> None:
         for name in ("channels", "levels", "blocks_per_level", "heads", "kernel_size", "steps"):

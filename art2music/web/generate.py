@@ -3,9 +3,9 @@
 The page offers every control (comment, emotion, seed, steps, guidance, length); which of them a pipeline can use
 is read from the pipeline itself, never assumed:
 
-- the options its ``__call__`` accepts (``inspect.signature``): today's :class:`art2music.Art2Music` takes only
-  ``comment``; the flow decoder adds ``seed``, ``steps``, ``guidance`` and ``seconds``; the midi engine's
-  ``Art2Midi`` takes ``emotion``, ``seed`` and ``seconds`` but no comment;
+- the options its ``__call__`` accepts (``inspect.signature``): :class:`art2music.Art2Music` takes ``comment``,
+  ``seed``, ``steps``, ``guidance`` and ``seconds``; the midi engine's ``Art2Midi`` takes ``emotion``, ``seed``
+  and ``seconds`` but no comment;
 - whether it samples at all: a pipeline that says ``is_generative = False`` (the BiLSTM stage 1) refuses seeds,
   steps and guidance even where its signature lists them, and makes at most its trained length.
 
@@ -92,10 +92,7 @@ def accepted_options(pipeline: object) -> frozenset[str]:
 
 def decoder_name(pipeline: object) -> str:
     """What makes the music, in words for the page: ``"BiLSTM decoder"``, ``"flow decoder"``, ``"midi engine"``."""
-    decoder = getattr(pipeline, "decoder", None)
-    if decoder is None:
-        # before the flow decoder, Art2Music's only stage 1 was the BiLSTM; anything else is named by its class
-        decoder = "bilstm" if type(pipeline).__name__ == "Art2Music" else None
+    decoder = getattr(pipeline, "decoder", None)  # Art2Music names its stage-1 decoder; other engines do not
     if decoder is None:
         return "midi engine" if "Midi" in type(pipeline).__name__ else type(pipeline).__name__
     return {"bilstm": "BiLSTM decoder", "flow": "flow decoder"}.get(decoder, f"{decoder} decoder")
@@ -105,7 +102,7 @@ def capabilities(pipeline: object) -> Capabilities:
     """Read what ``pipeline`` can do (see the module docstring); the notes are ready to show on the page."""
     options = set(accepted_options(pipeline))
     name = decoder_name(pipeline)
-    deterministic = getattr(pipeline, "is_generative", True) is False or name == "BiLSTM decoder"
+    deterministic = getattr(pipeline, "is_generative", True) is False
     if deterministic:
         options -= SAMPLING
     trained = float(getattr(pipeline, "duration_seconds", 0.0) or 0.0)

@@ -69,7 +69,7 @@ class EvaluationContext:
         ``precision`` stays ``"float32"`` unless asked: scores must not depend on whether this machine's CPU
         has bf16 units (``"auto"``/``"bfloat16"`` evaluate what a default render sounds like here).
         """
-        from art2music.pipeline import DEMO_DIR, Art2Music
+        from art2music.pipeline import Art2Music
         from art2music.export.identity import model_folder_identity
 
         manifest_path = Path(manifest_path).expanduser()

@@ -209,7 +209,7 @@ def _load_and_render(args: argparse.Namespace, collection, out_dir: Path) -> int
     if args.engine == "midi":
         return _load_and_render_midi(args, collection, out_dir)
 
-    from art2music.pipeline import DEMO_DIR, Art2Music
+    from art2music.pipeline import Art2Music
     from art2music.export.identity import model_folder_identity
     from art2music.render.runner import RenderSettings
     from art2music.export.format import ModelLoadError

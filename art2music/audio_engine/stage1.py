@@ -17,6 +17,7 @@ from torch import nn
 from art2music.config_dict import check_keys
 from art2music.audio_engine.decoders.bilstm import BiLSTMMelDecoder
 from art2music.audio_engine.decoders.flow import FlowConfig, FlowMelDecoder
+from art2music.audio_engine.emotion_condition import EmotionConditioning, check_va
 from art2music.audio_engine.fusion import GatedResidualFusion
 from art2music.io.audio import PAPER_FRAMES
 from vocoder.mel import MelConfig
@@ -40,6 +41,7 @@ class Stage1Config:
     dropout: float = 0.0
     decoder: str = "bilstm"
     flow: FlowConfig | None = None
+    emotion_conditioning: bool = False
 
     def __post_init__(self) -> None:
         if self.decoder not in DECODERS:
@@ -54,6 +56,8 @@ class Stage1Config:
         values = asdict(self)
         if self.decoder != "flow":
             values.pop("flow")
+        if not self.emotion_conditioning:  # folders written before emotion control keep their exact config
+            values.pop("emotion_conditioning")
         return values
 
     @classmethod
@@ -63,7 +67,10 @@ class Stage1Config:
         values = dict(values)
         flow = values.pop("flow", None)
         for name, value in values.items():
-            if name != "decoder":
+            if name == "emotion_conditioning":
+                if not isinstance(value, bool):
+                    raise ValueError(f"stage-1 field 'emotion_conditioning' must be true or false, got {value!r}")
+            elif name != "decoder":
                 _check_size(name, value)
         if flow is not None:
             if not isinstance(flow, Mapping):
@@ -83,7 +90,7 @@ def _check_size(name: str, value: Any) -> None:
 
 
 class Stage1Model(nn.Module):
-    """Text + image embeddings ``(B, D)`` → log-mel ``(B, n_mels, frames)``.
+    """Text + image embeddings ``(B, D)`` (and optionally a target ``va`` ``(B, 2)``) → log-mel ``(B, n_mels, frames)``.
 
     With the flow decoder, ``forward`` samples: ``noise``/``generator`` choose the piece, ``steps``, ``guidance``
     and ``solver`` the ODE integration (see :meth:`FlowMelDecoder.forward`). The BiLSTM is deterministic and
@@ -101,22 +108,39 @@ class Stage1Model(nn.Module):
                                             input_dim=config.decoder_input_dim, hidden_dim=config.lstm_hidden,
                                             num_layers=config.lstm_layers, n_mels=config.n_mels,
                                             dropout=config.dropout)
+        self.emotion = EmotionConditioning(config.fusion_dim) if config.emotion_conditioning else None
 
     @property
     def is_generative(self) -> bool:
         """Whether the decoder samples (seeds, steps and guidance apply)."""
         return self.config.decoder == "flow"
 
-    def condition(self, text_embedding: torch.Tensor, image_embedding: torch.Tensor) -> torch.Tensor:
-        """The fused vector ``z`` ``(B, fusion_dim)`` the decoder is conditioned on."""
+    @property
+    def accepts_va(self) -> bool:
+        """Whether a target (valence, arousal) can steer this model (it was trained with emotion conditioning)."""
+        return self.emotion is not None
+
+    def condition(self, text_embedding: torch.Tensor, image_embedding: torch.Tensor,
+                  va: torch.Tensor | None = None) -> torch.Tensor:
+        """The fused vector ``z`` ``(B, fusion_dim)`` the decoder is conditioned on.
+
+        ``va`` ``(B, 2)``: target valence and arousal in [-1, 1] (NaN rows: none given), for a model trained with
+        emotion conditioning; without a target such a model infers the feeling from the embeddings.
+        """
         if text_embedding.shape[-1] != self.config.embed_dim:
             raise ValueError(f"expected {self.config.embed_dim}-d embeddings (the encoder this model was built for), "
                              f"got {text_embedding.shape[-1]}-d")
-        return self.fusion(text_embedding, image_embedding)
+        z = self.fusion(text_embedding, image_embedding)
+        if self.emotion is None:
+            if va is not None:
+                raise ValueError("this stage-1 model was trained without emotion conditioning, so a target valence/"
+                                 "arousal cannot steer it; retrain it with model.emotion_conditioning: true")
+            return z
+        return z + self.emotion(None if va is None else check_va(va), z.shape[0])
 
     def forward(self, text_embedding: torch.Tensor, image_embedding: torch.Tensor,
-                frames: int | None = None, **sampling: Any) -> torch.Tensor:
-        condition = self.condition(text_embedding, image_embedding)
+                frames: int | None = None, va: torch.Tensor | None = None, **sampling: Any) -> torch.Tensor:
+        condition = self.condition(text_embedding, image_embedding, va)
         if not self.is_generative:
             given = sorted(name for name, value in sampling.items() if value is not None)
             if given:

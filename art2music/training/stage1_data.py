@@ -25,16 +25,25 @@ from art2music.io.images import load_image
 from vocoder.mel import MelConfig
 
 
+def pair_valence_arousal(manifest: Manifest) -> np.ndarray:
+    """``(rows, 2)`` float32: each pair's (valence, arousal), its comment's emotion through the emotion table."""
+    from art2music.emotions import VALENCE_AROUSAL
+
+    return np.asarray([VALENCE_AROUSAL[record.emotion] for record in manifest], dtype=np.float32).reshape(-1, 2)
+
+
 class CachedPairs(Dataset):
     """Rows ``indices`` of a feature cache → dicts of ``text_embedding (D,)``, ``image_embedding (D,)``,
-    ``mel (n_mels, frames)`` float32 tensors and ``index``.
+    ``mel (n_mels, frames)`` float32 tensors, ``va (2,)`` (the pair's valence/arousal, NaN when unknown) and
+    ``index``.
 
     The memory maps are opened lazily in each worker process (a memmap pickled into a worker would be copied).
     """
 
-    def __init__(self, cache_dir: str | Path, indices: list[int]):
+    def __init__(self, cache_dir: str | Path, indices: list[int], va: np.ndarray | None = None):
         self.cache_dir = Path(cache_dir)
         self.indices = list(indices)
+        self.va = va
         self._cache: FeatureCache | None = None
 
     def _open(self) -> FeatureCache:
@@ -45,12 +54,18 @@ class CachedPairs(Dataset):
     def __len__(self) -> int:
         return len(self.indices)
 
+    def _va(self, row: int) -> torch.Tensor:
+        if self.va is None:
+            return torch.full((2,), float("nan"))
+        return torch.from_numpy(self.va[row].copy())
+
     def __getitem__(self, item: int) -> dict[str, Any]:
         cache = self._open()
         row = self.indices[item]
         return {"text_embedding": torch.from_numpy(np.array(cache.text_embeddings[row], dtype=np.float32)),
                 "image_embedding": torch.from_numpy(np.array(cache.image_embeddings[row], dtype=np.float32)),
                 "mel": torch.from_numpy(cache.mel(row)),
+                "va": self._va(row),
                 "index": row}
 
     def __getstate__(self) -> dict[str, Any]:
@@ -61,8 +76,8 @@ class EncoderInputPairs(CachedPairs):
     """Like :class:`CachedPairs` but yields ``pixels (3, H, W)`` and ``tokens (L,)`` instead of embeddings."""
 
     def __init__(self, cache_dir: str | Path, indices: list[int], manifest: Manifest,
-                 image_transform: Callable, tokenizer: Callable, text_template: str):
-        super().__init__(cache_dir, indices)
+                 image_transform: Callable, tokenizer: Callable, text_template: str, va: np.ndarray | None = None):
+        super().__init__(cache_dir, indices, va)
         self.manifest = manifest
         self.image_transform = image_transform
         self.tokenizer = tokenizer
@@ -76,6 +91,7 @@ class EncoderInputPairs(CachedPairs):
         text = comment_text(self.text_template, record.comment, record.emotion)
         return {"pixels": pixels, "tokens": self.tokenizer([text])[0],
                 "mel": torch.from_numpy(cache.mel(row)),
+                "va": self._va(row),
                 "index": row}
 
 
@@ -167,13 +183,14 @@ class Stage1DataModule(L.LightningDataModule):
     def _dataset(self, split: str) -> Dataset:
         assert self.manifest is not None, "call setup() first"
         indices = self.manifest.split_indices(split)
+        va = pair_valence_arousal(self.manifest)
         if self.on_the_fly:
             if self.image_transform is None or self.tokenizer is None:
                 raise RuntimeError("on_the_fly data needs attach_encoder(image_transform, tokenizer) first")
             template = self.encoder_spec.get("text_template", DEFAULT_TEXT_TEMPLATE)
             return EncoderInputPairs(self.data_dir / "cache", indices, self.manifest, self.image_transform,
-                                     self.tokenizer, template)
-        return CachedPairs(self.data_dir / "cache", indices)
+                                     self.tokenizer, template, va)
+        return CachedPairs(self.data_dir / "cache", indices, va)
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
         dataset = self._dataset(split)

@@ -50,6 +50,9 @@ class Stage1Module(L.LightningModule):
         flow: the flow decoder's sizes and sampling defaults (used when ``decoder`` is ``"flow"``).
         ema_decay: decay of the exponential moving average of the weights used for validation samples and
             export; ``None``: 0.999 for the flow decoder, off (0) for the BiLSTM.
+        emotion_conditioning: also condition on the pair's target (valence, arousal) (its comment's emotion
+            through :data:`art2music.emotions.VALENCE_AROUSAL`), so users can steer the feeling.
+        emotion_dropout: probability of training a pair without its target, so the control stays optional.
     """
 
     def __init__(self, embed_dim: int = 1024, encoder_arch: str = "ViT-H-14",
@@ -58,7 +61,8 @@ class Stage1Module(L.LightningModule):
                  frames: int = PAPER_FRAMES, dropout: float = 0.0, lr: float = 1e-4, encoder_lr: float = 1e-6,
                  weight_low: float = 1.0, weight_high: float = 1.5, init_output_level: bool = True,
                  mel: MelConfig = MelConfig(), text_template: str = "{comment}", decoder: str = "bilstm",
-                 flow: FlowConfig = FlowConfig(), ema_decay: float | None = None):
+                 flow: FlowConfig = FlowConfig(), ema_decay: float | None = None, emotion_conditioning: bool = False,
+                 emotion_dropout: float = 0.3):
         super().__init__()
         self.save_hyperparameters()
         self.mel_config = mel
@@ -66,7 +70,10 @@ class Stage1Module(L.LightningModule):
         self.config = Stage1Config(embed_dim=embed_dim, fusion_dim=fusion_dim, decoder_input_dim=decoder_input_dim,
                                    lstm_hidden=lstm_hidden, lstm_layers=lstm_layers, frames=frames,
                                    n_mels=mel.n_mels, dropout=dropout, decoder=decoder,
-                                   flow=flow if decoder == "flow" else None)
+                                   flow=flow if decoder == "flow" else None,
+                                   emotion_conditioning=emotion_conditioning)
+        if not 0.0 <= emotion_dropout <= 1.0:
+            raise ValueError(f"emotion_dropout must be in [0, 1], got {emotion_dropout}")
         self.model = Stage1Model(self.config)
         self.loss = FrequencyWeightedL1(mel.n_mels, weight_low, weight_high)
         self.ema_decay = (0.999 if decoder == "flow" else 0.0) if ema_decay is None else float(ema_decay)
@@ -118,9 +125,19 @@ class Stage1Module(L.LightningModule):
         return self.encoder.encode_texts(batch["tokens"]), self.encoder.encode_images(batch["pixels"])
 
     def forward(self, text_embedding: torch.Tensor, image_embedding: torch.Tensor,
-                frames: int | None = None) -> torch.Tensor:
-        """``(B, D)``, ``(B, D)`` → ``(B, n_mels, frames)`` log-mel."""
-        return self.model(text_embedding, image_embedding, frames)
+                frames: int | None = None, va: torch.Tensor | None = None) -> torch.Tensor:
+        """``(B, D)``, ``(B, D)`` (, ``va`` ``(B, 2)``) → ``(B, n_mels, frames)`` log-mel."""
+        return self.model(text_embedding, image_embedding, frames, va=va)
+
+    def target_va(self, batch: dict[str, Any], split: str) -> torch.Tensor | None:
+        """The batch's (valence, arousal) ``(B, 2)`` for an emotion-conditioned model (training: with dropout)."""
+        if not self.model.accepts_va or "va" not in batch:
+            return None
+        if split != "train":
+            return batch["va"]
+        from art2music.audio_engine.emotion_condition import drop_targets
+
+        return drop_targets(batch["va"], self.hparams.emotion_dropout)
 
     @property
     def inference_model(self) -> Stage1Model:
@@ -155,22 +172,22 @@ class Stage1Module(L.LightningModule):
             generator = torch.Generator(device=target.device).manual_seed(int(batch["index"][0]))
         else:
             target = self._random_crops(target)
-        condition = self.model.condition(text_embedding, image_embedding)
+        condition = self.model.condition(text_embedding, image_embedding, self.target_va(batch, split))
         loss = self.model.decoder.loss(target, condition, self.loss.weights, generator)
         self.log(f"{split}/loss", loss, prog_bar=True, batch_size=target.shape[0], sync_dist=split != "train")
         return loss
 
     @torch.no_grad()
     def sample(self, text_embedding: torch.Tensor, image_embedding: torch.Tensor, frames: int | None = None,
-               seed: int = 0, **sampling: Any) -> torch.Tensor:
+               seed: int = 0, va: torch.Tensor | None = None, **sampling: Any) -> torch.Tensor:
         """Sample log-mels ``(B, n_mels, frames)`` with the inference weights (noise from ``seed``)."""
         generator = torch.Generator(device=text_embedding.device).manual_seed(seed)
-        return self.inference_model(text_embedding, image_embedding, frames, generator=generator, **sampling)
+        return self.inference_model(text_embedding, image_embedding, frames, va=va, generator=generator, **sampling)
 
     def _shared_step(self, batch: dict[str, Any], split: str) -> tuple[torch.Tensor, torch.Tensor]:
         text_embedding, image_embedding = self.embeddings(batch)
         target = batch["mel"]
-        prediction = self(text_embedding, image_embedding, frames=target.shape[-1])
+        prediction = self(text_embedding, image_embedding, frames=target.shape[-1], va=self.target_va(batch, split))
         loss = self.loss(prediction, target)
         batch_size = target.shape[0]
         self.log(f"{split}/loss", loss, prog_bar=True, batch_size=batch_size, sync_dist=split != "train")
@@ -192,7 +209,9 @@ class Stage1Module(L.LightningModule):
         self._flow_step(batch, "val")
         if batch_idx == 0 and not self.trainer.sanity_checking:
             text_embedding, image_embedding = self.embeddings(batch)
-            sampled = self.sample(text_embedding[:1], image_embedding[:1], frames=batch["mel"].shape[-1])
+            va = self.target_va(batch, "val")
+            sampled = self.sample(text_embedding[:1], image_embedding[:1], frames=batch["mel"].shape[-1],
+                                  va=None if va is None else va[:1])
             self._log_mel_image(sampled[0], batch["mel"][0])
 
     def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:

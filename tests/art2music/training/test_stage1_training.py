@@ -96,7 +96,7 @@ def test_training_step_does_not_run_the_encoder(tiny_articaps):
     data = Stage1DataModule(str(tiny_articaps), batch_size=4, num_workers=0)
     data.setup("fit")
     batch = next(iter(data.train_dataloader()))
-    assert set(batch) == {"text_embedding", "image_embedding", "mel", "index"}
+    assert set(batch) == {"text_embedding", "image_embedding", "mel", "va", "index"}
     assert torch.isfinite(module.training_step(batch, 0))
 
 

@@ -7,7 +7,13 @@ divided by its per-bin std, both stored with the weights) a path runs from noise
 
     x_t = (1 − (1 − σ_min) t) · x0 + t · x1,        target velocity  u = x1 − (1 − σ_min) · x0
 
-and the network regresses ``u`` from ``(x_t, t, c)`` (a per-bin weighted MSE). Sampling integrates
+and the network regresses ``u`` from ``(x_t, t, c)`` (a per-bin weighted MSE). With ``prediction="data"`` the
+network instead outputs the clean mel ``x̂1`` and the velocity is derived from it
+(``v = x̂1 − (1 − σ_min) x̂0`` with ``x̂0 = (x_t − t x̂1) / (1 − (1 − σ_min) t)``); the loss is still the
+velocity error, which is ``|x̂1 − x1|² / (1 − (1 − σ_min) t)²``, with the denominator floored at 0.05 (Li & He
+2025, "Back to Basics: Let Denoising Generative Models Denoise": predicting the data, not the noise-laden
+velocity, leaves no residual noise in the last step of an under-trained model). Flow times are drawn uniformly
+or from a logit-normal (Esser et al. 2024, Stable Diffusion 3: more training near the middle of the path). Sampling integrates
 ``dx/dt = v_θ(x, t, c)`` from ``t = 0`` to 1 with Euler or midpoint steps. Classifier-free guidance (Ho &
 Salimans 2022): during training the condition is replaced by a learned null vector with probability
 ``condition_dropout``; at sampling ``v = v_null + w · (v_cond − v_null)`` (``w = 1``: the conditional field).
@@ -28,6 +34,9 @@ from art2music.config_dict import strict_from_dict
 from art2music.audio_engine.decoders.flow_network import FlowVelocityNetwork
 
 SOLVERS = ("euler", "midpoint")
+PREDICTIONS = ("velocity", "data")
+TIME_SAMPLINGS = ("uniform", "logit-normal")
+DATA_PREDICTION_FLOOR = 0.05  # floor of 1 − (1 − σ_min) t in the data-prediction loss and velocity
 
 
 @dataclass(frozen=True)
@@ -44,6 +53,8 @@ class FlowConfig:
         steps: default number of ODE steps at sampling.
         guidance: default classifier-free guidance scale (1: none).
         solver: default ODE solver, ``"euler"`` or ``"midpoint"``.
+        prediction: what the network outputs: ``"velocity"`` (Lipman et al.) or ``"data"`` (the clean mel).
+        time_sampling: the training distribution of flow times, ``"uniform"`` or ``"logit-normal"`` (m=0, s=1).
     """
 
 
@@ -59,6 +70,8 @@ class FlowConfig:
     steps: int = 16
     guidance: float = 2.0
     solver: str = "euler"
+    prediction: str = "velocity"
+    time_sampling: str = "uniform"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -78,6 +91,9 @@ class FlowConfig:
                 raise ValueError(f"flow field {name!r} must be a number in [{low}, {high}), got {value!r}")
         check_guidance(self.guidance)
         check_solver(self.solver)
+        for name, allowed in (("prediction", PREDICTIONS), ("time_sampling", TIME_SAMPLINGS)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"flow field {name!r} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
         if (2 * self.channels) % self.heads:
             raise ValueError(f"flow field 'heads' ({self.heads}) must divide 2 × channels ({2 * self.channels})")
 
@@ -159,24 +175,46 @@ class FlowMelDecoder(nn.Module):
         batch = mel.shape[0]
         x1 = self.normalise(mel)
         x0 = torch.randn(x1.shape, generator=generator, device=x1.device, dtype=x1.dtype)
-        t = torch.rand(batch, generator=generator, device=x1.device, dtype=x1.dtype)
+        t = self._training_times(batch, generator, x1)
         drop = torch.rand(batch, generator=generator, device=x1.device) < self.config.condition_dropout
         condition = torch.where(drop[:, None], self.null_condition.expand_as(condition), condition)
         sigma = self.config.sigma_min
         x_t = (1 - (1 - sigma) * t[:, None, None]) * x0 + t[:, None, None] * x1
-        target = x1 - (1 - sigma) * x0
-        error = (self.network(x_t, t, condition) - target) ** 2
+        output = self.network(x_t, t, condition)
+        if self.config.prediction == "data":
+            remaining = (1 - (1 - sigma) * t).clamp_min(DATA_PREDICTION_FLOOR)[:, None, None]
+            error = ((output - x1) / remaining) ** 2
+        else:
+            error = (output - (x1 - (1 - sigma) * x0)) ** 2
         if weights is not None:
             error = error * weights.to(error)[:, None]
         return error.mean()
 
+    def _training_times(self, batch: int, generator: torch.Generator | None, like: torch.Tensor) -> torch.Tensor:
+        """Flow times ``(batch,)`` in (0, 1): uniform, or the sigmoid of a standard normal (logit-normal)."""
+        if self.config.time_sampling == "logit-normal":
+            return torch.sigmoid(torch.randn(batch, generator=generator, device=like.device, dtype=like.dtype))
+        return torch.rand(batch, generator=generator, device=like.device, dtype=like.dtype)
+
     # ------------------------------------------------------------------ sampling
+    def _network_velocity(self, x: torch.Tensor, t: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
+        """The network's velocity at ``x`` ``(B, n_mels, T)``, ``t`` ``(B,)`` (derived from ``x̂1`` for data prediction)."""
+        output = self.network(x, t, condition)
+        if self.config.prediction == "velocity":
+            return output
+        sigma = self.config.sigma_min
+        # Sampling never reaches t = 1 (the last step starts at 1 − 1/steps), so no floor is needed here: the last
+        # Euler step lands exactly on x̂1.
+        remaining = (1 - (1 - sigma) * t).clamp_min(1e-6)[:, None, None]
+        x0 = (x - t[:, None, None] * output) / remaining
+        return output - (1 - sigma) * x0
+
     def velocity(self, x: torch.Tensor, t: torch.Tensor, condition: torch.Tensor, guidance: float) -> torch.Tensor:
         """Guided velocity ``v_null + w (v_cond − v_null)`` at ``x`` ``(B, n_mels, T)``, time ``t`` ``(B,)``."""
         if guidance == 1.0:
-            return self.network(x, t, condition)
+            return self._network_velocity(x, t, condition)
         null = self.null_condition.expand_as(condition)
-        both = self.network(torch.cat([x, x]), torch.cat([t, t]), torch.cat([condition, null]))
+        both = self._network_velocity(torch.cat([x, x]), torch.cat([t, t]), torch.cat([condition, null]))
         conditional, unconditional = both.chunk(2)
         return unconditional + guidance * (conditional - unconditional)
 

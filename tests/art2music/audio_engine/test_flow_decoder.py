@@ -143,3 +143,47 @@ def test_stage1_model_samples_with_flow_and_bilstm_refuses_sampling_options():
     assert bilstm(text, image).shape == (2, 8, 20)
     with pytest.raises(ValueError, match="guidance, steps.*'bilstm'"):
         bilstm(text, image, steps=4, guidance=2.0)
+
+
+def test_data_prediction_lands_on_the_networks_clean_mel():
+    """With prediction="data" the last Euler step returns the network's x̂1 exactly (no residual noise)."""
+    from art2music.audio_engine.decoders.flow import FlowConfig, FlowMelDecoder
+
+    torch.manual_seed(0)
+    decoder = FlowMelDecoder(6, 8, 16, FlowConfig(channels=8, levels=1, blocks_per_level=1, attention_blocks=0,
+                                                  heads=2, prediction="data")).eval()
+    seen = []
+    original = decoder.network.forward
+
+    def recording(x, t, condition):
+        out = original(x, t, condition)
+        seen.append(out)
+        return out
+
+    decoder.network.forward = recording
+    with torch.no_grad():
+        for parameter in decoder.network.parameters():
+            parameter.normal_(0, 0.1)
+        mel = decoder(torch.randn(2, 6), steps=4, guidance=1.0, generator=torch.Generator().manual_seed(1))
+    assert torch.allclose(decoder.normalise(mel), seen[-1], atol=1e-3)  # σ_min = 1e-4 of the noise remains
+
+
+def test_data_prediction_loss_is_the_velocity_error():
+    """Predicting x̂1 = x1 exactly gives zero loss; a wrong x̂1 gives a positive one, larger near t = 1."""
+    from art2music.audio_engine.decoders.flow import FlowConfig, FlowMelDecoder
+
+    config = FlowConfig(channels=8, levels=1, blocks_per_level=1, attention_blocks=0, heads=2, prediction="data",
+                        time_sampling="logit-normal", condition_dropout=0.0)
+    decoder = FlowMelDecoder(6, 8, 16, config)
+    mel = torch.randn(3, 8, 16)
+    decoder.network.forward = lambda x, t, c: decoder.normalise(mel)
+    assert decoder.loss(mel, torch.randn(3, 6)).item() < 1e-10
+    decoder.network.forward = lambda x, t, c: decoder.normalise(mel) + 1.0
+    assert decoder.loss(mel, torch.randn(3, 6)).item() >= 1.0
+
+
+def test_unknown_prediction_is_refused():
+    from art2music.audio_engine.decoders.flow import FlowConfig
+
+    with pytest.raises(ValueError, match="prediction"):
+        FlowConfig(prediction="noise")

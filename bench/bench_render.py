@@ -9,14 +9,18 @@ depend on the values), for two model sizes:
 - ``paper``: the paper's sizes: ViT-H-14 (random weights), stage 1 of 512 / 4x512 BiLSTM for 862 frames
   (10 s), HiFi-GAN V1. Slow on CPU: keep ``--paper-images`` small.
 
+``--decoder flow`` swaps the BiLSTM for the flow decoder sized as in ``configs/demo/stage1_flow.yaml`` (demo) and
+``configs/stage1_flow.yaml`` (paper), sampled with their default steps and guidance (``--steps`` overrides).
+
 Before timing a batch size, every step runs once untimed on a batch of that size with short mels (oneDNN
 builds its kernels for each new batch shape on first use). Then ``--rounds`` timed runs with ``redo`` so
 every item is really rendered; the fastest is kept (the machine is shared: the load average is recorded).
 The paper's sizes get one timed run and no per-step breakdown, so they finish in a few minutes. x real time = seconds of audio / seconds of wall time.
 
 Usage: python bench/bench_render.py [--sizes demo paper] [--demo-images 16] [--paper-images 2]
-       [--batch-sizes 1 8] [--threads 2] [--rounds 2] [--skip-paper] [--quick]
-Results land in bench/results/render.json under "<size>/threads=<n>"; entries not re-measured are kept.
+       [--batch-sizes 1 8] [--threads 2] [--rounds 2] [--skip-paper] [--quick] [--decoder flow [--steps N]]
+Results land in bench/results/render.json under "<size>/threads=<n>" (the flow decoder:
+"<size>/flow-<steps>steps/threads=<n>"); entries not re-measured are kept.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ import torch
 from common import RESULTS, write_result
 
 from art2music.encoders.clip import TINY_ARCH, ClipEncoder  # noqa: E402  (common puts the repo on sys.path)
+from art2music.audio_engine.decoders.flow import FlowConfig  # noqa: E402
 from art2music.audio_engine.stage1 import Stage1Config, Stage1Model  # noqa: E402
 from art2music.pipeline import Art2Music  # noqa: E402
 from art2music.render import RenderSettings, read_collection, render_collection  # noqa: E402
@@ -44,18 +49,34 @@ DEMO_VOCODER = GeneratorConfig(resblock="2", upsample_rates=(8, 8, 4), upsample_
                                resblock_dilation_sizes=((1, 2), (2, 6), (3, 12)))
 
 
-def build(size: str) -> Art2Music:
+FLOW_CONFIGS = {"demo": "configs/demo/stage1_flow.yaml", "paper": "configs/stage1_flow.yaml"}
+
+
+def flow_config(size: str, steps: int | None) -> tuple[FlowConfig, int]:
+    """The flow decoder's sizes and its fusion width from the size's training config (``steps`` overrides)."""
+    import yaml
+
+    model = yaml.safe_load((RESULTS.parent.parent / FLOW_CONFIGS[size]).read_text())["model"]
+    values = dict(model["flow"])
+    if steps is not None:
+        values["steps"] = steps
+    return FlowConfig(**values), int(model.get("fusion_dim", 512))
+
+
+def build(size: str, decoder: str = "bilstm", steps: int | None = None) -> Art2Music:
     """A random-weight pipeline of the ``demo`` or ``paper`` sizes (see module docstring)."""
     torch.manual_seed(0)
     mel = MelConfig()
+    flow, fusion = flow_config(size, steps) if decoder == "flow" else (None, None)
     if size == "demo":
         encoder = ClipEncoder(TINY_ARCH, None)
-        stage1 = Stage1Config(embed_dim=encoder.embed_dim, fusion_dim=128, decoder_input_dim=128, lstm_hidden=128,
-                              lstm_layers=2, frames=344)
+        stage1 = Stage1Config(embed_dim=encoder.embed_dim, fusion_dim=fusion or 128, decoder_input_dim=128,
+                              lstm_hidden=128, lstm_layers=2, frames=344, decoder=decoder, flow=flow)
         vocoder = Generator(DEMO_VOCODER, mel)
     else:
         encoder = ClipEncoder("ViT-H-14", None)
-        stage1 = Stage1Config(embed_dim=encoder.embed_dim)  # the paper's defaults: 512, 4 x 512, 862 frames
+        # the paper's defaults: 512, 4 x 512, 862 frames
+        stage1 = Stage1Config(embed_dim=encoder.embed_dim, fusion_dim=fusion or 512, decoder=decoder, flow=flow)
         vocoder = Generator(PRESETS["v1"], mel)
     # the arithmetic a user gets by default (precision="auto": bf16 where the CPU runs it natively)
     vocoder = vocoder.remove_weight_norm().set_inference_dtype(resolve_precision("auto"))
@@ -149,6 +170,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--sizes", nargs="+", choices=("demo", "paper"), default=["demo", "paper"])
     parser.add_argument("--skip-paper", action="store_true", help="same as --sizes demo")
+    parser.add_argument("--decoder", choices=("bilstm", "flow"), default="bilstm", help="stage-1 decoder")
+    parser.add_argument("--steps", type=int, default=None, help="flow ODE steps (default: the config's)")
     parser.add_argument("--quick", action="store_true",
                         help="a short check (demo sizes, 4 images, batch sizes 1 and 4, one round), stored apart")
     args = parser.parse_args()
@@ -166,7 +189,7 @@ def main() -> None:
             count = args.demo_images if size == "demo" else args.paper_images
             csv_path = write_paintings(scratch / f"{size}_in", count)
             built = time.perf_counter()
-            pipe = build(size)
+            pipe = build(size, args.decoder, args.steps)
             build_seconds = time.perf_counter() - built
             batch_sizes = sorted({min(b, count) for b in args.batch_sizes})
             small = size == "demo"  # the paper's sizes: one timed round, to stay within a few minutes
@@ -176,7 +199,7 @@ def main() -> None:
                 runs = [measure(pipe, csv_path, scratch / f"{size}_out", b, args.rounds if small else 1)
                         for b in batch_sizes]
                 one, best = runs[0], runs[-1]
-                entry = {"size": size, "torch_threads": threads, "build_seconds": round(build_seconds, 2),
+                entry = {"size": size, "decoder": args.decoder, "torch_threads": threads, "build_seconds": round(build_seconds, 2),
                          "measured_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                          "vocoder_precision": str(resolve_precision("auto")).removeprefix("torch."),
                          "encoder_precision": str(resolve_precision("auto")).removeprefix("torch."),
@@ -185,7 +208,11 @@ def main() -> None:
                          "speedup_batched_vs_one_by_one": round(one["wall_seconds"] / best["wall_seconds"], 2)}
                 if small:
                     entry["stage_seconds_per_image"] = [stage_times(pipe, csv_path, b) for b in batch_sizes]
-                results[f"{size}/threads={threads}" + ("/quick" if args.quick else "")] = entry
+                if args.decoder == "flow":
+                    flow = pipe.stage1.config.flow
+                    entry["flow"] = {"steps": flow.steps, "guidance": flow.guidance, "channels": flow.channels}
+                decoder_key = f"/flow-{pipe.stage1.config.flow.steps}steps" if args.decoder == "flow" else ""
+                results[f"{size}{decoder_key}/threads={threads}" + ("/quick" if args.quick else "")] = entry
                 print(size, threads, {r["batch_size"]: (r["images_per_minute"], r["x_real_time"]) for r in runs},
                       flush=True)
             del pipe

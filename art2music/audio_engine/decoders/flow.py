@@ -220,15 +220,20 @@ class FlowMelDecoder(nn.Module):
 
     def forward(self, condition: torch.Tensor, frames: int | None = None, noise: torch.Tensor | None = None,
                 generator: torch.Generator | None = None, steps: int | None = None, guidance: float | None = None,
-                solver: str | None = None) -> torch.Tensor:
+                solver: str | None = None, loop: bool = False) -> torch.Tensor:
         """Sample log-mels ``(B, n_mels, frames)`` for conditions ``(B, condition_dim)``.
 
         Args:
-            frames: length to generate (default: the training clips' length).
+            frames: length to generate (default: the training clips' length). Longer pieces are written window by
+                window (a window is the training clip length), each continuing the last
+                (:mod:`.flow_windows`).
             noise: the starting point ``x0`` ``(B, n_mels, frames)``; default: drawn from ``generator``.
             generator: random source for ``x0`` (seeded sampling); ignored when ``noise`` is given.
             steps, guidance, solver: ODE steps, guidance scale and solver (defaults: the config's).
+            loop: make the end lead into the start (a seamless loop).
         """
+        from art2music.audio_engine.decoders.flow_windows import integrate, sample_long
+
         steps = check_steps(self.config.steps if steps is None else steps)
         guidance = check_guidance(self.config.guidance if guidance is None else guidance)
         solver = check_solver(self.config.solver if solver is None else solver)
@@ -240,12 +245,7 @@ class FlowMelDecoder(nn.Module):
             noise = torch.randn(shape, generator=generator, device=condition.device, dtype=condition.dtype)
         elif tuple(noise.shape) != shape:
             raise ValueError(f"noise must have shape {shape}, got {tuple(noise.shape)}")
-        x = noise.to(condition)
-        dt = 1.0 / steps
-        for step in range(steps):
-            t = torch.full((shape[0],), step * dt, device=x.device, dtype=x.dtype)
-            slope = self.velocity(x, t, condition, guidance)
-            if solver == "midpoint":
-                slope = self.velocity(x + 0.5 * dt * slope, t + 0.5 * dt, condition, guidance)
-            x = x + dt * slope
-        return self.denormalise(x)
+        noise = noise.to(condition)
+        if frames <= self.frames and not loop:
+            return self.denormalise(integrate(self, noise, condition, steps, guidance, solver))
+        return self.denormalise(sample_long(self, noise, condition, steps, guidance, solver, self.frames, loop))

@@ -93,8 +93,9 @@ def close_loop(decoder: "FlowMelDecoder", piece: torch.Tensor, noise: torch.Tens
     """Rewrite the tail of ``piece`` ``(B, M, frames)`` so that it leads into the piece's first frames.
 
     The rewritten span is ``[left | tail | right]``: ``left`` = the ``overlap`` frames before the tail (known),
-    ``right`` = the piece's first ``overlap`` frames (known, dropped afterwards); the new tail is crossfaded in
-    over ``left``.
+    ``right`` = the piece's first ``overlap`` frames (known). The new tail is crossfaded in over ``left``, and the
+    piece's first frames are crossfaded from the model's own version of ``right`` back to themselves, so the wrap
+    from the last frame to the first is a step inside one sampled span.
     """
     frames = piece.shape[-1]
     tail = max(1, min(window - 2 * overlap, frames - 2 * overlap))
@@ -105,5 +106,7 @@ def close_loop(decoder: "FlowMelDecoder", piece: torch.Tensor, noise: torch.Tens
     positions = torch.arange(known.shape[-1], device=piece.device)
     mask = (positions < overlap) | (positions >= overlap + tail)
     new = integrate(decoder, span_noise, condition, steps, guidance, solver, known, mask)
-    return torch.cat([piece[..., :left_start], _crossfade(piece[..., left_start:frames - tail], new[..., :overlap]),
+    start = _crossfade(new[..., overlap + tail:], piece[..., :overlap])
+    return torch.cat([start, piece[..., overlap:left_start],
+                      _crossfade(piece[..., left_start:frames - tail], new[..., :overlap]),
                       new[..., overlap:overlap + tail]], dim=-1)

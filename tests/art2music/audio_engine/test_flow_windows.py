@@ -67,8 +67,11 @@ def test_a_loop_rewrites_only_the_tail_and_keeps_the_length():
     window, overlap = window_plan(80, 32)
     tail = window - 2 * overlap
     kept = 80 - tail - overlap
-    torch.testing.assert_close(looped[..., :kept], plain[..., :kept])
+    # Between the re-faded start and the rewritten tail, the loop is the plain piece.
+    torch.testing.assert_close(looped[..., overlap:kept], plain[..., overlap:kept])
     assert not torch.allclose(looped[..., -tail:], plain[..., -tail:])
+    assert not torch.allclose(looped[..., :overlap], plain[..., :overlap])
+    torch.testing.assert_close(looped[..., overlap - 1], plain[..., overlap - 1], atol=0.15, rtol=0)  # faded back
 
 
 def test_the_velocity_model_also_writes_long_pieces():

@@ -220,7 +220,8 @@ class FlowMelDecoder(nn.Module):
 
     def forward(self, condition: torch.Tensor, frames: int | None = None, noise: torch.Tensor | None = None,
                 generator: torch.Generator | None = None, steps: int | None = None, guidance: float | None = None,
-                solver: str | None = None, loop: bool = False) -> torch.Tensor:
+                solver: str | None = None, loop: bool = False,
+                sections: list[tuple[int, torch.Tensor]] | None = None) -> torch.Tensor:
         """Sample log-mels ``(B, n_mels, frames)`` for conditions ``(B, condition_dim)``.
 
         Args:
@@ -231,6 +232,8 @@ class FlowMelDecoder(nn.Module):
             generator: random source for ``x0`` (seeded sampling); ignored when ``noise`` is given.
             steps, guidance, solver: ODE steps, guidance scale and solver (defaults: the config's).
             loop: make the end lead into the start (a seamless loop).
+            sections: ``[(first_frame, condition (B, condition_dim)), ...]``: a piece whose condition changes at
+                those frames, each section continuing the last (``condition`` is then only used for its shape).
         """
         from art2music.audio_engine.decoders.flow_windows import integrate, sample_long
 
@@ -246,6 +249,7 @@ class FlowMelDecoder(nn.Module):
         elif tuple(noise.shape) != shape:
             raise ValueError(f"noise must have shape {shape}, got {tuple(noise.shape)}")
         noise = noise.to(condition)
-        if frames <= self.frames and not loop:
+        if frames <= self.frames and not loop and not sections:
             return self.denormalise(integrate(self, noise, condition, steps, guidance, solver))
-        return self.denormalise(sample_long(self, noise, condition, steps, guidance, solver, self.frames, loop))
+        return self.denormalise(sample_long(self, noise, condition, steps, guidance, solver, self.frames, loop,
+                                            sections))

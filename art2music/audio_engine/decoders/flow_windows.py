@@ -61,26 +61,44 @@ def window_plan(frames: int, window: int) -> tuple[int, int]:
 
 
 def sample_long(decoder: "FlowMelDecoder", noise: torch.Tensor, condition: torch.Tensor, steps: int,
-                guidance: float, solver: str, window: int, loop: bool = False) -> torch.Tensor:
+                guidance: float, solver: str, window: int, loop: bool = False,
+                sections: list[tuple[int, torch.Tensor]] | None = None) -> torch.Tensor:
     """A normalised mel ``(B, M, frames)`` for ``noise`` ``(B, M, frames)`` of any length, window by window.
 
     Window ``k`` starts ``overlap`` frames before the end of the piece so far and uses the same noise frames as
-    the piece did there, so a seed gives one piece whatever the window size's split. ``loop`` rewrites the tail
-    so the last frame leads into the first.
+    the piece did there, so a seed gives one piece. ``loop`` rewrites the tail so the last frame leads into the
+    first. ``sections``: ``[(first_frame, condition (B, C)), ...]`` in order, the first at frame 0: each section's
+    frames are written under its own condition, and each section continues the one before it (a soundtrack
+    whose mood follows a sequence of images without a cut); ``condition`` is then unused.
     """
     frames = noise.shape[-1]
     window, overlap = window_plan(frames, window)
-    piece = integrate(decoder, noise[..., :window], condition, steps, guidance, solver)
+    sections = sections or [(0, condition)]
+    if sections[0][0] != 0 or any(b[0] <= a[0] for a, b in zip(sections, sections[1:])):
+        raise ValueError("sections must start at frame 0 and be in increasing order of their first frame")
+    starts = [first for first, _ in sections]
+
+    def section_at(frame: int) -> tuple[torch.Tensor, int]:
+        """The condition of the section holding ``frame``, and where the next section starts."""
+        index = max(i for i, first in enumerate(starts) if first <= frame)
+        return sections[index][1], starts[index + 1] if index + 1 < len(starts) else frames
+
+    first_condition, boundary = section_at(0)
+    piece = integrate(decoder, noise[..., :min(window, boundary)], first_condition, steps, guidance, solver)
     while piece.shape[-1] < frames:
         start = piece.shape[-1] - overlap
-        end = min(start + window, frames)
+        section_condition, boundary = section_at(piece.shape[-1])
+        end = min(start + window, boundary)
         mask = torch.arange(end - start, device=noise.device) < overlap
         known = torch.zeros_like(noise[..., start:end])
         known[..., :overlap] = piece[..., start:]
-        new = integrate(decoder, noise[..., start:end], condition, steps, guidance, solver, known, mask)
+        new = integrate(decoder, noise[..., start:end], section_condition, steps, guidance, solver, known, mask)
         piece = torch.cat([piece[..., :start], _crossfade(piece[..., start:], new[..., :overlap]),
                            new[..., overlap:]], dim=-1)
-    return close_loop(decoder, piece, noise, condition, steps, guidance, solver, window, overlap) if loop else piece
+    if loop:
+        last_condition = sections[-1][1]
+        piece = close_loop(decoder, piece, noise, last_condition, steps, guidance, solver, window, overlap)
+    return piece
 
 
 def _crossfade(before: torch.Tensor, after: torch.Tensor) -> torch.Tensor:

@@ -12,8 +12,9 @@ def _decoder(prediction: str = "data") -> FlowMelDecoder:
     torch.manual_seed(0)
     decoder = FlowMelDecoder(6, 8, 32, FlowConfig(channels=8, levels=1, blocks_per_level=1, attention_blocks=1,
                                                   heads=2, steps=3, guidance=1.5, prediction=prediction)).eval()
-    with torch.no_grad():  # random but non-zero output layer, so windows really differ
-        decoder.network.output.weight.normal_(0, 0.2)
+    with torch.no_grad():  # no zero-initialised layer left, so the condition and the windows really matter
+        for parameter in decoder.network.parameters():
+            parameter.normal_(0, 0.2)
     return decoder
 
 
@@ -79,3 +80,23 @@ def test_the_velocity_model_also_writes_long_pieces():
     with torch.no_grad():
         mel = decoder(torch.randn(1, 6), frames=200, generator=torch.Generator().manual_seed(3))
     assert mel.shape == (1, 8, 200) and torch.isfinite(mel).all()
+
+
+def test_sections_follow_their_own_condition_and_continue_each_other():
+    decoder = _decoder()
+    happy, sad = torch.randn(1, 6), torch.randn(1, 6)
+    noise = torch.randn(1, 8, 60)
+    with torch.no_grad():
+        track = decoder(happy, frames=60, noise=noise, sections=[(0, happy), (30, sad)])
+        all_happy = decoder(happy, frames=30, noise=noise[..., :30])
+    assert track.shape == (1, 8, 60)
+    _, overlap = window_plan(60, 32)
+    # The first section is the happy piece up to the crossfade; the second is written under the other condition.
+    torch.testing.assert_close(track[..., :30 - overlap], all_happy[..., :30 - overlap])
+    with torch.no_grad():
+        track_other = decoder(happy, frames=60, noise=noise, sections=[(0, happy), (30, happy)])
+    assert not torch.allclose(track[..., 35:], track_other[..., 35:])
+    import pytest
+
+    with pytest.raises(ValueError, match="frame 0"):
+        decoder(happy, frames=60, noise=noise, sections=[(5, happy)])

@@ -21,6 +21,8 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "predict-mels": ("art2music.training.predict_mels", "main", "store stage-1 predicted mels for vocoder fine-tuning"),
     "render": ("art2music.render.cli", "main", "render WAVs + an HTML gallery for a folder or CSV of images"),
     "evaluate": ("art2music.evaluation.cli", "main", "render a split and score it with MCD, LSD, FAD, cosine vs baselines"),
+    "compare-evaluations": ("art2music.evaluation.compare", "main",
+                            "join several `evaluate` runs on one split (e.g. both decoders) into one table"),
     "build-articaps": ("art2music.articaps.builder", "main", "build ArtiCaps pairs + feature cache from ArtEmis/MusicCaps"),
     "demo-corpus": ("art2music.demo_corpus", "main", "generate the demo corpus and build its ArtiCaps cache"),
     "serve": ("art2music.web.cli", "main", "a local web page: drop an image, listen, download (Gradio)"),

@@ -116,6 +116,17 @@ class VAJudge(nn.Module):
         finally:
             self.train(was_training)
 
+    def judge_waveform(self, waveform) -> tuple[float, float]:
+        """The judged (valence, arousal) of a ``(samples,)`` waveform in [-1, 1] at the judge's mel sample rate
+        (numpy or torch), read through HiFi-GAN's log-mel (:func:`vocoder.mel.mel_spectrogram`)."""
+        from vocoder.mel import mel_spectrogram
+
+        audio = torch.as_tensor(waveform, dtype=torch.float32).reshape(1, -1).clamp(-1.0, 1.0)
+        with torch.no_grad():
+            mel = mel_spectrogram(audio.to(self.mel_mean.device), self.mel_config)
+        valence, arousal = self.judge(mel)[0].tolist()
+        return valence, arousal
+
     def frozen(self) -> "VAJudge":
         """This judge as a fixed loss: parameters do not train and it stays in eval mode (dropout off) even when
         a parent module calls ``.train()``. Returns ``self``."""

@@ -14,10 +14,7 @@ from collections import defaultdict
 from typing import Any, Sequence
 
 import numpy as np
-import torch
-
 from art2music.emotions import mean_valence_arousal
-from art2music.io.audio import waveform_to_mel
 
 DEFINITION = ("the VA judge's (valence, arousal) of the log-mel re-analysed from each system's audio, against the "
               "painting's target: the mean over its annotators' emotions through the NRC VAD table; distance = mean "
@@ -35,10 +32,8 @@ def painting_targets(manifest: Sequence[Any]) -> list[tuple[float, float]]:
 
 
 def judge_waveform(judge: Any, waveform: np.ndarray) -> list[float]:
-    """The judged ``[valence, arousal]`` of a ``(samples,)`` waveform at the judge's mel sample rate."""
-    mel = waveform_to_mel(np.clip(np.asarray(waveform, dtype=np.float32), -1.0, 1.0), judge.mel_config)
-    device = next(judge.parameters()).device
-    return [float(value) for value in judge.judge(torch.from_numpy(mel)[None].to(device))[0].cpu()]
+    """The judged ``[valence, arousal]`` of a ``(samples,)`` waveform (:meth:`VAJudge.judge_waveform`)."""
+    return list(judge.judge_waveform(waveform))
 
 
 def summarize_va(items: Sequence[tuple[dict, dict]], systems: Sequence[str]) -> dict[str, Any] | None:

@@ -244,6 +244,9 @@ def write_pipeline_folder(directory: str | os.PathLike, encoder: dict[str, Any],
         raise ValueError(f"the {encoder.get('arch')} encoder has no pretrained tag, so its weights must be stored")
     check_text_template(text_template)
     mel_config.check_matches(vocoder.mel_config, "the vocoder")
+    if va_judge is not None and not (Path(va_judge) / CONFIG_NAME).is_file():
+        raise ValueError(f"{va_judge} is not a VA judge folder (no {CONFIG_NAME}; train one with `art2music "
+                         f"train-va-judge`)")
     staging = directory.with_name(directory.name + ".partial")
     if staging.exists():
         shutil.rmtree(staging)
@@ -298,10 +301,7 @@ def write_midi_pipeline(directory: str | os.PathLike, model: nn.Module, tokenize
 
 
 def _copy_judge(source: Path, target: Path) -> None:
-    """Copy a VA judge folder's config, weights and metrics (checked to be a judge folder first)."""
-    if not (source / CONFIG_NAME).is_file():
-        raise ValueError(f"{source} is not a VA judge folder (no {CONFIG_NAME}; train one with `art2music "
-                         f"train-va-judge`)")
+    """Copy a VA judge folder's config, weights and metrics."""
     target.mkdir(parents=True)
     for path in sorted(source.iterdir()):
         if path.is_file() and path.suffix in (".json", ".safetensors"):

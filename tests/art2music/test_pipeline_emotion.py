@@ -91,3 +91,22 @@ def test_the_judge_travels_with_save_and_load(steered, tmp_path):
     loaded = Art2Music.from_pretrained(folder, precision="float32")
     assert loaded.accepts_va and loaded.va_judge is not None and loaded.va_judge.config.channels == (4,)
     assert Art2Music.from_pretrained(steered.save_pretrained(tmp_path / "bare"), precision="float32").va_judge is None
+
+
+def test_rewriting_a_pipeline_folder_keeps_its_judge_and_export_can_set_one(steered, tmp_path):
+    from art2music.emotion_judge import load_va_judge, save_va_judge
+    from art2music.export.format import JUDGE_DIR, write_pipeline_folder
+
+    folder = steered.save_pretrained(tmp_path / "pipe")
+    save_va_judge(VAJudge(VAJudgeConfig(channels=(4,), hidden=4)), folder / JUDGE_DIR)
+    steered.save_pretrained(folder)  # re-exported without a judge in memory: the folder's judge stays
+    assert load_va_judge(folder / JUDGE_DIR).config.channels == (4,)
+    other = save_va_judge(VAJudge(VAJudgeConfig(channels=(8,), hidden=4)), tmp_path / "other_judge")
+    encoder = {"arch": steered.encoder.arch, "pretrained": None, "normalize": steered.encoder.normalize}
+    write_pipeline_folder(folder, encoder, steered.encoder.clip, steered.stage1, steered.vocoder, steered.mel_config,
+                          steered.text_template, va_judge=other)
+    assert Art2Music.from_pretrained(folder, precision="float32").va_judge.config.channels == (8,)
+    with pytest.raises(ValueError, match="not a VA judge folder"):
+        write_pipeline_folder(folder, encoder, steered.encoder.clip, steered.stage1, steered.vocoder,
+                              steered.mel_config, steered.text_template, va_judge=tmp_path)
+    assert not folder.with_name("pipe.partial").exists()

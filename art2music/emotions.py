@@ -106,3 +106,36 @@ def target_valence_arousal(emotion: str | None = None, valence: float | None = N
             raise ValueError(f"{label} must be a number in [{VA_RANGE[0]:g}, {VA_RANGE[1]:g}], got {value!r}")
         checked.append(float(value))
     return checked[0], checked[1]
+
+
+MOOD_WORDS: dict[str, tuple[str, ...]] = {
+    "amusement": ("playful", "funny", "whimsical", "humorous", "silly", "quirky", "comical", "amusing", "cartoonish"),
+    "awe": ("majestic", "epic", "grand", "sublime", "glorious", "stately", "awe-inspiring", "heavenly", "ethereal"),
+    "contentment": ("peaceful", "calm", "relaxing", "relaxed", "soothing", "serene", "tranquil", "easygoing",
+                    "mellow", "content"),
+    "excitement": ("energetic", "exciting", "upbeat", "euphoric", "thrilling", "joyful", "happy", "lively",
+                   "uplifting", "cheerful"),
+    "anger": ("angry", "aggressive", "furious", "rebellious", "rage", "violent", "relentless"),
+    "disgust": ("grotesque", "repulsive", "sickly", "sleazy", "queasy", "disgusting", "nauseating", "repulsed"),
+    "fear": ("scary", "eerie", "ominous", "tense", "suspenseful", "horror", "creepy", "sinister", "terrified",
+             "frightening", "unsettling"),
+    "sadness": ("sad", "melancholic", "melancholy", "mournful", "somber", "sombre", "sorrowful", "gloomy", "lonely",
+                "depressing", "heartbroken"),
+}
+"""Mood words of music captions (MusicCaps style) → the ArtEmis emotion they express: a hand-made list, not a
+published lexicon; it lets clips whose caption names a mood train the music VA judge through the same table."""
+
+_MOOD_INDEX = {word: emotion for emotion, words in MOOD_WORDS.items() for word in words}
+
+
+def caption_emotions(caption: str) -> list[str]:
+    """The emotions of the mood words in a caption, one per occurrence, in order (``[]`` when it names none)."""
+    import re
+
+    return [_MOOD_INDEX[word] for word in re.findall(r"[a-z]+(?:-[a-z]+)*", caption.lower()) if word in _MOOD_INDEX]
+
+
+def caption_valence_arousal(caption: str) -> tuple[float, float] | None:
+    """A caption's feeling: the mean (valence, arousal) of its mood words' emotions, or ``None`` when it names none."""
+    emotions = caption_emotions(caption)
+    return mean_valence_arousal(emotions) if emotions else None

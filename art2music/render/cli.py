@@ -211,6 +211,7 @@ def _load_and_render_midi(args: argparse.Namespace, collection, out_dir: Path) -
         find_fluidsynth(), find_soundfont()
         pipe = Art2Midi.from_pretrained(model, device=args.device or "cpu")
         identity = model_folder_identity(model, None, None)
+        judge = _midi_judge(model)
     except (ModelLoadError, ValueError, RuntimeError, FileNotFoundError, SynthesisUnavailable) as error:
         return _error(f"cannot load the model {model!r}: {error}")
     va, emotion = _target(args)
@@ -219,7 +220,6 @@ def _load_and_render_midi(args: argparse.Namespace, collection, out_dir: Path) -
     sampling = SamplingSettings(temperature=args.temperature, top_p=args.top_p,
                                 seconds=args.seconds if args.seconds is not None else MIDI_DEFAULT_SECONDS,
                                 seed=args.seed if args.seed is not None else 0)
-    judge = _midi_judge(model)
     report = render_midi_collection(pipe, collection, out_dir, sampling, settings, identity, model_name=model,
                                     judge=judge)
     _report(report, out_dir)

@@ -69,8 +69,8 @@ VA_PLANE_PIXELS = 96
 def _va_point(valence: float, arousal: float) -> tuple[float, float]:
     """(valence, arousal) in [-1, 1]² → SVG coordinates on the plane (valence to the right, arousal up)."""
     half = VA_PLANE_PIXELS / 2
-    clip = lambda value: max(-1.0, min(1.0, float(value)))  # noqa: E731
-    return round(half + clip(valence) * (half - 6), 1), round(half - clip(arousal) * (half - 6), 1)
+    valence, arousal = (max(-1.0, min(1.0, float(value))) for value in (valence, arousal))
+    return round(half + valence * (half - 6), 1), round(half - arousal * (half - 6), 1)
 
 
 def va_plane_svg(result: ItemResult) -> str:

@@ -226,13 +226,13 @@ def finish_item(out_dir: Path, planned: PlannedItem, thumbnail: Image.Image, mel
 
 def feeling_fields(va: tuple[float, float] | None, emotion: str, judge: Any, waveform: np.ndarray) -> dict[str, Any]:
     """An item record's target and judged feeling (:class:`ItemResult` fields), values rounded to 4 digits."""
-    fields_ = {"emotion": emotion}
+    values: dict[str, Any] = {"emotion": emotion}
     if va is not None:
-        fields_.update(target_valence=round(float(va[0]), 4), target_arousal=round(float(va[1]), 4))
+        values.update(target_valence=round(float(va[0]), 4), target_arousal=round(float(va[1]), 4))
     if judge is not None:
         valence, arousal = judge.judge_waveform(waveform)
-        fields_.update(judged_valence=round(valence, 4), judged_arousal=round(arousal, 4))
-    return fields_
+        values.update(judged_valence=round(valence, 4), judged_arousal=round(arousal, 4))
+    return values
 
 
 def load_for_render(planned: PlannedItem, max_pixels: int) -> Image.Image | ImageLoadError:

@@ -4,7 +4,10 @@ Data: the demo corpus's clips (``raw/audio/<ytid>.wav``) with their true emotion
 ``clip,<ytid>,<emotion>``), placed in the VA plane through :data:`art2music.emotions.VALENCE_AROUSAL`. The split
 is by clip: a clip the ArtiCaps manifest puts in its ``val`` or ``test`` split is held out (so a stage 1
 evaluated on the test split is judged by a judge that never heard those clips); clips the manifest does not use
-train. Without a manifest, clips are split by a hash of their name (80/10/10).
+train. Without a manifest, clips are split by a hash of their name (80/10/10). Optionally (``--musiccaps``), clips
+of a MusicCaps-style CSV that the labels do not cover join at the mean VA of their caption's mood words
+(:func:`art2music.emotions.caption_valence_arousal`); on the demo corpus every caption's clip is labelled, so this
+adds nothing there (on its captions the mood words give the labelled emotion for 185 of 192 clips).
 
 Training: random 2-s crops (the judge reads any length), a random loudness shift (a constant added to the
 log-mel), squared VA error, AdamW with a cosine schedule, a fixed number of epochs (no selection on held-out
@@ -40,6 +43,26 @@ def read_clip_labels(labels_csv: Path) -> dict[str, str]:
         raise ValueError(f"{labels_csv} lacks the column(s) {', '.join(sorted(missing))} (expected kind,key,emotion)")
     return {line.values["key"]: normalize_emotion(line.values["emotion"]) for line in lines
             if line.values is not None and line.values["kind"] == "clip"}
+
+
+def read_caption_targets(musiccaps_csv: Path, audio_dir: Path, skip: set[str]) -> dict[str, tuple[float, float]]:
+    """MusicCaps-style clips whose caption names a mood → ``{ytid: (valence, arousal)}`` through
+    :func:`art2music.emotions.caption_valence_arousal`; clips in ``skip`` (known emotions), without a mood word or
+    without ``audio_dir/<ytid>.wav`` are left out."""
+    from art2music.emotions import caption_valence_arousal
+    from art2music.io.csv_table import read_table
+
+    header, lines = read_table(musiccaps_csv.read_text(encoding="utf-8-sig"), lowercase_header=True)
+    if not {"ytid", "caption"} <= set(header):
+        raise ValueError(f"{musiccaps_csv} lacks the column(s) ytid and/or caption (MusicCaps' columns)")
+    targets = {}
+    for line in lines:
+        if line.values is None or line.values["ytid"] in skip:
+            continue
+        va = caption_valence_arousal(line.values["caption"])
+        if va is not None and (audio_dir / f"{line.values['ytid']}.wav").is_file():
+            targets[line.values["ytid"]] = va
+    return targets
 
 
 def clip_splits(clips: list[str], manifest_csv: Path | None) -> dict[str, str]:
@@ -94,8 +117,14 @@ def judge_mels(judge, mels: list[np.ndarray]) -> np.ndarray:
 
 def train_va_judge(labels_csv: Path, audio_dir: Path, out_dir: Path, manifest_csv: Path | None = None,
                    epochs: int = 60, batch_size: int = 16, lr: float = 3e-3, crop_frames: int = 172,
-                   seed: int = 0, progress: bool = True) -> dict:
-    """Train a judge and write its folder; returns the metrics document (also ``OUT/metrics.json``)."""
+                   seed: int = 0, progress: bool = True, musiccaps_csv: Path | None = None) -> dict:
+    """Train a judge and write its folder; returns the metrics document (also ``OUT/metrics.json``).
+
+    Args:
+        musiccaps_csv: also train on the clips of this MusicCaps-style CSV (``ytid``, ``caption``) that the labels
+            do not cover and whose caption names a mood (:data:`art2music.emotions.MOOD_WORDS`), at the mean VA of
+            its mood words; they are split like the others.
+    """
     from art2music.emotion_judge import VAJudge, save_va_judge, va_agreement
     from art2music.emotions import VALENCE_AROUSAL
     from vocoder.files import atomic_write_text
@@ -105,12 +134,14 @@ def train_va_judge(labels_csv: Path, audio_dir: Path, out_dir: Path, manifest_cs
     torch.manual_seed(seed)
     generator = np.random.default_rng(seed)
     labels = read_clip_labels(labels_csv)
-    clips = sorted(labels)
+    known = {clip: VALENCE_AROUSAL[emotion] for clip, emotion in labels.items()}
+    from_captions = read_caption_targets(musiccaps_csv, audio_dir, set(known)) if musiccaps_csv else {}
+    clips = sorted(known) + sorted(from_captions)
     if len(clips) < 4:
         raise ValueError(f"{labels_csv} lists {len(clips)} clips; the judge needs at least 4")
     splits = clip_splits(clips, manifest_csv)
     mels = load_mels(audio_dir, clips)
-    targets = np.asarray([VALENCE_AROUSAL[labels[clip]] for clip in clips], dtype=np.float32)
+    targets = np.asarray([known.get(clip) or from_captions[clip] for clip in clips], dtype=np.float32)
     by_split = {name: np.asarray([i for i, clip in enumerate(clips) if splits[clip] == name]) for name in SPLITS}
     train = by_split["train"]
     if len(train) < 2:
@@ -146,6 +177,7 @@ def train_va_judge(labels_csv: Path, audio_dir: Path, out_dir: Path, manifest_cs
     if len(held_out):
         metrics["held_out"] = va_agreement(judge_mels(judge, [mels[i] for i in held_out]), targets[held_out])
     document = {"agreement": metrics, "clips": {name: int(len(rows)) for name, rows in by_split.items()},
+                "clips_from_caption_mood_words": len(from_captions),
                 "split": "by clip: the manifest's val/test clips held out" if manifest_csv else "by clip name hash",
                 "epochs": epochs, "batch_size": batch_size, "lr": lr, "crop_frames": crop_frames, "seed": seed,
                 "first_loss": history[0], "last_loss": history[-1], "minutes": round((time.time() - started) / 60, 2),
@@ -168,6 +200,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--audio", default=None, help="folder of <key>.wav clips instead of the corpus's")
     parser.add_argument("--manifest", default=None,
                         help="ArtiCaps manifest whose val/test clips are held out (default: the corpus's, if any)")
+    parser.add_argument("--musiccaps", default=None,
+                        help="also train on the clips of this MusicCaps CSV (ytid, caption) that the labels lack and "
+                             "whose caption names a mood (art2music.emotions.MOOD_WORDS), from the --audio folder")
     parser.add_argument("--out", required=True, help="output folder, e.g. art2music/assets/demo/va_judge")
     parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument("--batch-size", type=int, default=16)
@@ -190,7 +225,9 @@ def main(argv: list[str] | None = None) -> int:
     manifest = Path(args.manifest) if args.manifest else corpus / "articaps" / "manifest.csv"
     if args.manifest is None and not manifest.is_file():
         manifest = None
-    for what, path in (("labels CSV", labels), ("audio folder", audio), ("manifest", manifest)):
+    musiccaps = Path(args.musiccaps) if args.musiccaps else None
+    for what, path in (("labels CSV", labels), ("audio folder", audio), ("manifest", manifest),
+                       ("MusicCaps CSV", musiccaps)):
         if path is not None and not path.exists():
             return usage_error("train-va-judge", f"the {what} {path} does not exist")
     if args.epochs < 1 or args.batch_size < 1 or args.crop_frames < 16 or not args.lr > 0:
@@ -201,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     try:
         document = train_va_judge(labels, audio, Path(args.out), manifest, args.epochs, args.batch_size, args.lr,
-                                  args.crop_frames, seed=args.seed)
+                                  args.crop_frames, seed=args.seed, musiccaps_csv=musiccaps)
     except (ValueError, OSError) as error:
         return usage_error("train-va-judge", str(error))
     finally:

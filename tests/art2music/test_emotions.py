@@ -4,8 +4,8 @@ import math
 
 import pytest
 
-from art2music.emotions import (VALENCE_AROUSAL, emotion_valence_arousal, mean_valence_arousal,
-                                target_valence_arousal)
+from art2music.emotions import (MOOD_WORDS, VALENCE_AROUSAL, caption_emotions, caption_valence_arousal,
+                                emotion_valence_arousal, mean_valence_arousal, target_valence_arousal)
 
 
 def test_mean_over_annotators_is_the_average_of_their_table_points():
@@ -43,3 +43,13 @@ def test_user_target_from_emotion_values_or_nothing():
 def test_user_target_errors_name_the_valid_range_or_list(kwargs, message):
     with pytest.raises(ValueError, match=message):
         target_valence_arousal(**kwargs)
+
+
+def test_caption_mood_words_map_to_emotions_through_the_table():
+    caption = "A Mournful, somber piano piece; later a playful melody. Not scary-sounding."
+    assert caption_emotions(caption) == ["sadness", "sadness", "amusement"]
+    assert caption_valence_arousal(caption) == pytest.approx(mean_valence_arousal(["sadness", "sadness", "amusement"]))
+    assert caption_valence_arousal("A piano plays scales in C.") is None
+    assert set(MOOD_WORDS) == set(VALENCE_AROUSAL) - {"something else"}
+    words = [word for group in MOOD_WORDS.values() for word in group]
+    assert len(words) == len(set(words))  # each word names one emotion

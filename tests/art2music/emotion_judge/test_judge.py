@@ -103,6 +103,12 @@ def _tone_corpus(root, count_per_kind: int = 6):
             rows.append(f"clip,{key},{emotion}")
     rows.append("painting,some/painting,sadness")
     (root / "labels.csv").write_text("\n".join(rows) + "\n")
+    for key in ("extra0", "extra1", "extra2"):  # unlabelled clips that only a MusicCaps-style caption describes
+        soundfile.write(root / "audio" / f"{key}.wav", (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), rate)
+    (root / "musiccaps.csv").write_text(
+        "ytid,caption\nextra0,A mournful and somber piano piece.\nextra1,\"Energetic, upbeat dance music.\"\n"
+        "extra2,A piano plays scales.\nexcitement0,A sad song (labelled: the label wins).\n"
+        "missing,A happy song whose audio is absent.\n")
 
 
 def test_training_learns_audible_feelings_and_writes_a_loadable_folder(tmp_path):
@@ -111,12 +117,13 @@ def test_training_learns_audible_feelings_and_writes_a_loadable_folder(tmp_path)
     _tone_corpus(tmp_path)
     out = tmp_path / "judge"
     code = main(["--labels", str(tmp_path / "labels.csv"), "--audio", str(tmp_path / "audio"), "--corpus",
-                 str(tmp_path), "--out", str(out), "--epochs", "15", "--batch-size", "6", "--lr", "1e-2", "--crop-frames", "32",
+                 str(tmp_path), "--musiccaps", str(tmp_path / "musiccaps.csv"), "--out", str(out), "--epochs", "15", "--batch-size", "6", "--lr", "1e-2", "--crop-frames", "32",
                  "--threads", "1"])
     assert code == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["last_loss"] < metrics["first_loss"]
-    assert sum(metrics["clips"].values()) == 12 and metrics["split"] == "by clip name hash"
+    assert sum(metrics["clips"].values()) == 14 and metrics["split"] == "by clip name hash"
+    assert metrics["clips_from_caption_mood_words"] == 2  # extra0 and extra1; not the labelled or silent-caption ones
     assert metrics["agreement"]["train"]["valence_sign"] == 1.0  # excitement is positive, sadness negative
     assert load_va_judge(out).config == VAJudgeConfig()
 

@@ -17,7 +17,7 @@ CONFIG_MIDI ?= configs/demo/midi.yaml
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install system-deps venv test test-full demo demo-data demo-train train-stage1 train-vocoder \
+.PHONY: help install system-deps venv test test-full demo demo-data demo-train train-stage1 train-vocoder train-va-judge \
         render evaluate bench serve clean train-midi demo-train-midi
 
 help: ## List the targets
@@ -55,6 +55,9 @@ demo-train-midi: ## Rebuild the shipped midi-engine demo weights (art2music/asse
 	$(CLI) train-midi fit --config $(CONFIG_MIDI) $(ARGS)
 	$(CLI) export-midi --checkpoint runs/midi-demo/checkpoints/last.ckpt --tokenizer runs/midi-demo/data/tokenizer.json \
 	    --out art2music/assets/demo-midi
+
+train-va-judge: ## Retrain the shipped music valence-arousal judge (art2music/assets/demo/va_judge) on the demo corpus
+	$(CLI) train-va-judge --corpus datasets/demo --out art2music/assets/demo/va_judge $(ARGS)
 
 demo-data: ## Generate the embedded demo corpus into datasets/demo/ and build its ArtiCaps cache
 	$(CLI) demo-corpus --out datasets/demo $(ARGS)

@@ -17,6 +17,7 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "train-vocoder": ("vocoder.cli", "main", "train / fine-tune the HiFi-GAN vocoder (LightningCLI)"),
     "export": ("art2music.training.export", "main", "assemble a pipeline folder from training checkpoints"),
     "export-stage1": ("art2music.training.export", "main_stage1", "write only the stage1/ part of a pipeline folder"),
+    "train-va-judge": ("art2music.training.va_judge", "main", "train the music valence-arousal judge (metric and loss)"),
     "train-encoder": ("art2music.training.contrastive_encoder", "main", "train a tiny CLIP encoder on a manifest (demo)"),
     "predict-mels": ("art2music.training.predict_mels", "main", "store stage-1 predicted mels for vocoder fine-tuning"),
     "render": ("art2music.render.cli", "main", "render WAVs + an HTML gallery for a folder or CSV of images"),

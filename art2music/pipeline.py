@@ -78,6 +78,9 @@ class Art2Music:
         vocoder_mel = getattr(vocoder, "mel_config", None)
         if vocoder_mel is not None:
             mel_config.check_matches(vocoder_mel, "the vocoder")
+        self.va_judge = None
+        """The pipeline folder's music VA judge (:mod:`art2music.emotion_judge`), or ``None``; set by
+        :meth:`from_pretrained` when the folder has ``va_judge/``."""
 
     # ------------------------------------------------------------------ properties
     @property
@@ -121,6 +124,33 @@ class Art2Music:
                              f"trained length), got seconds={seconds}")
         return frames
 
+    @property
+    def accepts_va(self) -> bool:
+        """Whether a target feeling (``emotion``, or ``valence`` + ``arousal``) can steer this pipeline: its stage 1
+        was trained with emotion conditioning."""
+        return self.stage1.accepts_va
+
+    def check_va(self, va: object) -> None:
+        """Refuse a target feeling this pipeline cannot use (one-line error naming the retraining option)."""
+        if va is not None and not self.accepts_va:
+            raise ValueError(f"this pipeline's stage 1 ({self.decoder}) was trained without emotion conditioning, so "
+                             f"emotion/valence/arousal cannot steer it; retrain it with model.emotion_conditioning: "
+                             f"true (or use the midi engine)")
+
+    def target_va(self, emotion: str | None = None, valence: float | None = None, arousal: float | None = None,
+                  count: int = 1) -> torch.Tensor | None:
+        """A user's target feeling as the ``(count, 2)`` ``va`` tensor stage 1 takes (``None``: none given).
+
+        Raises:
+            ValueError: an unknown emotion, values outside [-1, 1], only one of valence/arousal, or a target for a
+                pipeline that cannot use one (see :meth:`check_va`).
+        """
+        from art2music.emotions import target_valence_arousal
+
+        target = target_valence_arousal(emotion, valence, arousal)
+        self.check_va(target)
+        return None if target is None else torch.tensor([target] * count, dtype=torch.float32)
+
     def check_sampling(self, seed: object = None, steps: object = None, guidance: object = None) -> None:
         """Refuse sampling options a deterministic decoder cannot use (one-line error naming the decoder)."""
         given = [name for name, value in (("seed", seed), ("steps", steps), ("guidance", guidance)) if value is not None]
@@ -153,7 +183,9 @@ class Art2Music:
             torch.backends.cuda.matmul.allow_tf32 = True
         vocoder_dtype = dtype if vocoder_precision is None else resolve_precision(vocoder_precision, device)
         parts = load_parts(path_or_name, device, vocoder, vocoder_dtype)
-        return cls(parts.encoder, parts.stage1, parts.vocoder, parts.mel_config, parts.text_template, device, dtype)
+        pipe = cls(parts.encoder, parts.stage1, parts.vocoder, parts.mel_config, parts.text_template, device, dtype)
+        pipe.va_judge = _load_judge(path_or_name, parts.mel_config, device)
+        return pipe
 
     @property
     def precisions(self) -> dict[str, str]:
@@ -176,7 +208,13 @@ class Art2Music:
                 file or initialised randomly; a pretrained tag such as ViT-H-14's is stored by name only).
         """
         parts = PipelineParts(self.encoder, self.stage1, self.vocoder, self.mel_config, self.text_template)
-        return write_pipeline(directory, parts, include_encoder_weights)
+        folder = write_pipeline(directory, parts, include_encoder_weights)
+        if self.va_judge is not None:
+            from art2music.emotion_judge import save_va_judge
+            from art2music.export.format import JUDGE_DIR
+
+            save_va_judge(self.va_judge, folder / JUDGE_DIR)
+        return folder
 
     # ------------------------------------------------------------------ the steps
     def _images(self, images: Sequence[ImageInput]) -> list[Image.Image]:
@@ -204,10 +242,12 @@ class Art2Music:
     @torch.inference_mode()
     def embeddings_to_mel(self, text_embedding: torch.Tensor, image_embedding: torch.Tensor,
                           seeds: Sequence[int] | None = None, steps: int | None = None, guidance: float | None = None,
-                          seconds: float | None = None) -> torch.Tensor:
+                          seconds: float | None = None, va: torch.Tensor | None = None) -> torch.Tensor:
         """``(B, D)`` embeddings → ``(B, n_mels, frames)`` log-mel.
 
         Args:
+            va: ``(B, 2)`` target (valence, arousal) in [-1, 1], NaN rows for items without one; only for a stage 1
+                trained with emotion conditioning (:attr:`accepts_va`).
             seeds: flow only: one seed per item; item ``i``'s starting noise comes from a CPU ``torch.Generator``
                 seeded with ``seeds[i]``, so an item's piece does not depend on the batch it is in (default:
                 seed 0 for every item).
@@ -215,10 +255,17 @@ class Art2Music:
             seconds: length of the piece (default: the trained length).
         """
         self.check_sampling(seeds, steps, guidance)
+        if va is not None:
+            va = torch.as_tensor(va, dtype=torch.float32)
+            if bool(torch.isnan(va).all()):
+                va = None  # no item has a target: exactly the call without one
+        self.check_va(va)
         frames = self.frames_for(seconds)
         text_embedding, image_embedding = text_embedding.to(self.device), image_embedding.to(self.device)
+        if va is not None:
+            va = va.to(self.device)
         if not self.is_generative:
-            return self.stage1(text_embedding, image_embedding, frames)
+            return self.stage1(text_embedding, image_embedding, frames, va=va)
         count = text_embedding.shape[0]
         seeds = [0] * count if seeds is None else list(seeds)
         if len(seeds) != count:
@@ -229,8 +276,8 @@ class Art2Music:
         noise = torch.stack([torch.randn((self.mel_config.n_mels, frames), generator=torch.Generator().manual_seed(seed))
                              for seed in seeds])
         with self._autocast():
-            mel = self.stage1(text_embedding, image_embedding, frames, noise=noise.to(self.device), steps=steps,
-                              guidance=guidance)
+            mel = self.stage1(text_embedding, image_embedding, frames, va=va, noise=noise.to(self.device),
+                              steps=steps, guidance=guidance)
         return mel.float()
 
     def image_to_mel(self, images: Sequence[ImageInput], comments: Sequence[str | None] | None = None,
@@ -246,7 +293,8 @@ class Art2Music:
 
     def __call__(self, image: ImageInput | Sequence[ImageInput], comment: str | None | Sequence[str | None] = None,
                  seed: int | Sequence[int] | None = None, steps: int | None = None, guidance: float | None = None,
-                 seconds: float | None = None) -> np.ndarray:
+                 seconds: float | None = None, emotion: str | None = None, valence: float | None = None,
+                 arousal: float | None = None) -> np.ndarray:
         """One image → ``(samples,)`` float32 waveform; a list of images → ``(B, samples)``.
 
         ``comment`` is a string (or ``None``) for one image, or a list matching a list of images.
@@ -257,9 +305,13 @@ class Art2Music:
             steps: flow only: ODE steps (more: slower, closer to the trained flow; default: the stored value).
             guidance: flow only: classifier-free guidance scale (1: none; default: the stored value).
             seconds: length of the piece (default: the trained length; the BiLSTM cannot go beyond it).
+            emotion: the feeling to aim for, an ArtEmis emotion name (placed through :mod:`art2music.emotions`' table);
+            valence, arousal: or the feeling as two numbers in [-1, 1]; with neither, the model reads the feeling
+                from the image and comment. Needs a stage 1 trained with emotion conditioning (:attr:`accepts_va`).
 
         Raises:
-            ValueError: ``seed``, ``steps`` or ``guidance`` with the deterministic BiLSTM decoder, or a bad value.
+            ValueError: ``seed``, ``steps`` or ``guidance`` with the deterministic BiLSTM decoder, a target feeling for
+                a stage 1 trained without emotion conditioning, or a bad value (one line naming the valid range/list).
         """
         single = isinstance(image, (str, os.PathLike, Image.Image))
         images = [image] if single else list(image)
@@ -269,6 +321,7 @@ class Art2Music:
         if not single and isinstance(comment, str):
             raise ValueError("for a list of images give a list of comments (or None)")
         self.check_sampling(seed, steps, guidance)
+        va = self.target_va(emotion, valence, arousal, len(images))
         seeds = None
         if self.is_generative:
             if seed is None:
@@ -278,7 +331,7 @@ class Art2Music:
                 seeds = [seed] * len(images)
             else:
                 seeds = list(seed)
-        mel = self.image_to_mel(images, comments, seeds=seeds, steps=steps, guidance=guidance, seconds=seconds)
+        mel = self.image_to_mel(images, comments, seeds=seeds, steps=steps, guidance=guidance, seconds=seconds, va=va)
         audio = self.mel_to_audio(mel)
         return audio[0] if single else audio
 
@@ -286,3 +339,19 @@ class Art2Music:
         return (f"Art2Music(encoder={self.encoder.arch}, decoder={self.decoder}, stage1={self.stage1.config}, "
                 f"vocoder={type(self.vocoder).__name__}, sample_rate={self.sample_rate}, "
                 f"seconds={self.duration_seconds:.2f})")
+
+
+def _load_judge(path_or_name: str | os.PathLike, mel_config: MelConfig, device: str | torch.device):
+    """The pipeline folder's ``va_judge/`` (checked to read this pipeline's mels), or ``None`` when it has none."""
+    from art2music.emotion_judge import find_va_judge, load_va_judge
+    from art2music.export.format import ModelLoadError, resolve_pipeline_folder
+
+    folder = find_va_judge(resolve_pipeline_folder(path_or_name))
+    if folder is None:
+        return None
+    judge = load_va_judge(folder, str(device))
+    try:
+        mel_config.check_matches(judge.mel_config, f"the VA judge in {folder}")
+    except ValueError as error:
+        raise ModelLoadError(folder, str(error), "mel") from error
+    return judge

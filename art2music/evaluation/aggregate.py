@@ -12,6 +12,7 @@ from art2music.evaluation.embeddings import AudioEmbedding
 from art2music.evaluation.metrics import (MCD_CONSTANT, MCD_ORDER, cosine_similarity, frechet_audio_distance,
                                           inter_item_distance)
 from art2music.evaluation.systems import DESCRIPTIONS, MUSIC_METRICS, SCALAR_METRICS, SYSTEMS
+from art2music.evaluation.va_scores import summarize_va
 from vocoder.mel import MelConfig
 
 _MEL = MelConfig()
@@ -98,4 +99,7 @@ def aggregate(items: Sequence[tuple[dict, dict]], embeddings: Sequence[AudioEmbe
         ratios["seed_diversity"] = _ratio(entry["seed_diversity"], reference["inter_item_distance"])
         entry["ratio_to_reference"] = ratios
     document["systems"] = systems
+    feeling = summarize_va(items, SYSTEMS)
+    if feeling is not None:
+        document["va_judge"] = feeling
     return document

@@ -24,7 +24,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Render a manifest split with the model and with baselines (training mean mel, nearest-"
                     "neighbour retrieval, Griffin-Lim instead of the vocoder, copy-synthesis) and score every "
                     "system against the true clips: MCD, MCD-DTW, LSD, mel L1, FAD and cosine similarity per "
-                    "audio embedding, emotion accuracy. Writes OUT/metrics.json, OUT/metrics.md, OUT/items/ "
+                    "audio embedding, emotion accuracy, and, when the pipeline folder has a va_judge/, each system's "
+                    "judged valence-arousal against the painting's target (mean over its annotators). Writes "
+                    "OUT/metrics.json, OUT/metrics.md, OUT/items/ "
                     "(per-item scores, reused on rerun unless the model, data or settings changed) and "
                     "OUT/audio/<system>/<id>.wav.",
         epilog="exit codes: 0 all items scored, 1 some items failed, 2 usage or configuration error")

@@ -106,6 +106,11 @@ def markdown_report(metrics: dict[str, Any]) -> str:
              f"failed; embeddings for stage 1 from the {metrics.get('embeddings_source')}; {metrics.get('date')}.",
              "", markdown_table(metrics), "", "Music (on the log-mel re-analysed from each system's audio):", "",
              music_table(metrics), ""]
+    if metrics.get("va_judge"):
+        from art2music.evaluation.va_scores import va_table
+
+        parts += ["Feeling (the pipeline's VA judge on each system's audio, against the painting's target):", "",
+                  va_table(metrics["va_judge"]), ""]
     parts += [f"- {line}" for line in findings(metrics)]
     if fad_sizes:
         parts.append(f"- FAD sample sizes ({'; '.join(fad_sizes)}). FAD is biased upward at small N: compare values "

@@ -35,11 +35,12 @@ from art2music.evaluation.baselines import EmotionProbe, nearest_training_rows, 
 from art2music.evaluation.embeddings import VGGISH_MIN_SECONDS, AudioEmbedding, make_embeddings
 from art2music.evaluation.setup import EvaluationConfigError, EvaluationContext
 from art2music.evaluation.systems import SYSTEMS, SystemOutput, score_system
+from art2music.evaluation.va_scores import judge_waveform, painting_targets
 from vocoder import GriffinLim
 from vocoder.audio import write_wav
 from vocoder.files import atomic_write, remove_stale_temporaries
 
-FORMAT_VERSION = 2  # 2: music figures (temporal variation, flux, mean mels, seed diversity)
+FORMAT_VERSION = 3  # 2: music figures (temporal variation, flux, mean mels, seed diversity); 3: judged VA
 ITEM_DIR, AUDIO_DIR = "items", "audio"
 
 
@@ -138,6 +139,8 @@ class _Scorer:
         self.griffin_lim = GriffinLim(pipe.mel_config, n_iter=settings.griffin_lim_iters).to(pipe.device)
         self.mean_mel = training_mean_mel(cache, context.train_rows)
         self.mean_waveform = pipe.mel_to_audio(torch.from_numpy(self.mean_mel)[None])[0]
+        self.va_judge = getattr(pipe, "va_judge", None)  # the folder's VA judge: judged feeling vs the painting's
+        self.va_targets = painting_targets(context.manifest) if self.va_judge is not None else None
         for system in SYSTEMS[1:]:
             (out_dir / AUDIO_DIR / system).mkdir(parents=True, exist_ok=True)
 
@@ -211,6 +214,9 @@ class _Scorer:
             metrics, embedded = score_system(output, reference_waveform, reference_mel, self.embeddings,
                                              self.mel_config, self.settings.dtw)
             record["metrics"][system] = metrics
+            if self.va_judge is not None:
+                record["target_va"] = list(self.va_targets[row])
+                metrics["judged_va"] = judge_waveform(self.va_judge, output.waveform)
             for name, windows in embedded.items():
                 arrays[f"{system}.{name}"] = windows
             if system == "reference":

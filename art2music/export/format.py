@@ -6,6 +6,7 @@
     encoder/        config.json {"arch", "pretrained", "normalize"} [+ open_clip_model.safetensors]
     stage1/         config.json {"stage1": sizes, "mel": MelConfig, "encoder": ...} + model.safetensors
     vocoder/        config.json {"format": "hifigan-export", "generator": ..., "mel": ...} + model.safetensors
+    va_judge/       optional: the music valence-arousal judge (config.json + model.safetensors + metrics.json)
 
 :func:`write_pipeline` assembles the folder in a staging sibling and renames it into place, so a folder is
 either complete or absent. :func:`load_parts` checks every file and value as it reads them; anything that
@@ -36,6 +37,8 @@ VERSION = 1
 ENGINES = ("audio", "midi")
 ENCODER_DIR, STAGE1_DIR, VOCODER_DIR = "encoder", "stage1", "vocoder"
 ENCODER_WEIGHTS = "open_clip_model.safetensors"
+JUDGE_DIR = "va_judge"
+"""Optional: the music VA judge (:mod:`art2music.emotion_judge`) that render's gallery and ``evaluate`` use."""
 PIPELINE_FILE = "pipeline.json"
 __all__ = ["DEMO_DIR", "MIDI_DEMO_DIR", "load_midi_parts", "write_midi_pipeline", "FORMAT", "VERSION", "ModelLoadError", "PipelineParts", "encoder_config", "load_parts", "load_stage1",
            "read_pipeline_meta", "resolve_pipeline_folder", "save_stage1", "write_pipeline", "write_pipeline_folder"]
@@ -219,7 +222,8 @@ def write_pipeline(directory: str | os.PathLike, parts: PipelineParts,
 
 
 def write_pipeline_folder(directory: str | os.PathLike, encoder: dict[str, Any], encoder_weights: nn.Module | None,
-                          stage1: Stage1Model, vocoder: nn.Module, mel_config: MelConfig, text_template: str) -> Path:
+                          stage1: Stage1Model, vocoder: nn.Module, mel_config: MelConfig, text_template: str,
+                          va_judge: str | os.PathLike | None = None) -> Path:
     """Write a pipeline folder from its pieces (``art2music export`` calls this with training checkpoints).
 
     The folder is assembled in ``<directory>.partial`` and renamed into place at the end, replacing an
@@ -228,6 +232,8 @@ def write_pipeline_folder(directory: str | os.PathLike, encoder: dict[str, Any],
     Args:
         encoder: :func:`encoder_config`'s description of the encoder.
         encoder_weights: the OpenCLIP model whose weights to store, or ``None`` for a pretrained tag.
+        va_judge: a VA judge folder (:mod:`art2music.emotion_judge`) to copy in as ``va_judge/``; without it, the
+            judge of the folder being replaced is kept (the judge is trained apart from the pipeline).
     """
     from vocoder import Generator, save_export
 
@@ -238,6 +244,9 @@ def write_pipeline_folder(directory: str | os.PathLike, encoder: dict[str, Any],
         raise ValueError(f"the {encoder.get('arch')} encoder has no pretrained tag, so its weights must be stored")
     check_text_template(text_template)
     mel_config.check_matches(vocoder.mel_config, "the vocoder")
+    if va_judge is not None and not (Path(va_judge) / CONFIG_NAME).is_file():
+        raise ValueError(f"{va_judge} is not a VA judge folder (no {CONFIG_NAME}; train one with `art2music "
+                         f"train-va-judge`)")
     staging = directory.with_name(directory.name + ".partial")
     if staging.exists():
         shutil.rmtree(staging)
@@ -247,6 +256,9 @@ def write_pipeline_folder(directory: str | os.PathLike, encoder: dict[str, Any],
     _write_json(staging / ENCODER_DIR / CONFIG_NAME, encoder)
     save_stage1(stage1, staging / STAGE1_DIR, mel_config, encoder)
     save_export(vocoder, staging / VOCODER_DIR)
+    judge = Path(va_judge) if va_judge is not None else directory / JUDGE_DIR
+    if va_judge is not None or (judge / CONFIG_NAME).is_file():
+        _copy_judge(judge, staging / JUDGE_DIR)
     _write_json(staging / PIPELINE_FILE, {"format": FORMAT, "version": VERSION, "engine": "audio",
                                           "text_template": text_template})
     _replace_folder(staging, directory)
@@ -286,6 +298,14 @@ def write_midi_pipeline(directory: str | os.PathLike, model: nn.Module, tokenize
                                           "text_template": text_template})
     _replace_folder(staging, directory)
     return directory
+
+
+def _copy_judge(source: Path, target: Path) -> None:
+    """Copy a VA judge folder's config, weights and metrics."""
+    target.mkdir(parents=True)
+    for path in sorted(source.iterdir()):
+        if path.is_file() and path.suffix in (".json", ".safetensors"):
+            shutil.copy2(path, target / path.name)
 
 
 def _write_json(path: Path, values: dict[str, Any]) -> None:

@@ -43,7 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="ids: the CSV's id column (must be a safe file name and unique, else the row fails), otherwise the "
                "image's file stem made safe (unsafe characters -> _, repeats get -2, -3 ... in input order). The CSV "
                "must be UTF-8; rows with other bytes fail with 'undecodable_row'. " + EXIT_CODES_HELP)
-    parser.add_argument("input", help="a folder of images (sub-folders too), or a CSV: columns image[,comment][,id]")
+    parser.add_argument("input", help="a folder of images (sub-folders too), or a CSV: columns image[,comment][,id]"
+                                      "[,emotion][,valence,arousal]")
     parser.add_argument("--out", required=True, help="output folder (created; reruns resume in it)")
     parser.add_argument("--model", default="demo", help="'demo' (the shipped weights, default) or a pipeline folder "
                                                         "written by Art2Music.save_pretrained")
@@ -85,6 +86,14 @@ def build_parser() -> argparse.ArgumentParser:
                           help="flow: classifier-free guidance scale, 1 = none (default: the model's)")
     sampling.add_argument("--seconds", type=float, default=None,
                           help="length of each piece (default: the audio model's trained length; midi: 20 s)")
+    feeling = parser.add_argument_group(
+        "target feeling (default: the model reads it from the picture; a CSV row's emotion or valence,arousal "
+        "columns override these; the audio engine needs a stage 1 trained with emotion conditioning)")
+    feeling.add_argument("--emotion", default=None,
+                         help="aim every piece at this ArtEmis emotion (amusement, awe, contentment, excitement, "
+                              "anger, disgust, fear, sadness, 'something else'), placed through the NRC VAD table")
+    feeling.add_argument("--valence", type=float, default=None, help="target valence in [-1, 1] (with --arousal)")
+    feeling.add_argument("--arousal", type=float, default=None, help="target arousal in [-1, 1] (with --valence)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--wait", action="store_true",
                         help="if another render is writing into --out, wait for it to finish (default: exit with 2)")
@@ -127,7 +136,19 @@ def _check_options(args: argparse.Namespace) -> str | None:
         return f"--guidance must be a finite number >= 0, got {args.guidance}"
     if args.seconds is not None and not 0 < args.seconds < float("inf"):
         return f"--seconds must be a positive number, got {args.seconds}"
+    try:
+        _target(args)
+    except ValueError as error:
+        return f"--emotion/--valence/--arousal: {error}"
     return None
+
+
+def _target(args: argparse.Namespace) -> tuple[tuple[float, float] | None, str]:
+    """The run's default target feeling and its emotion name (``ValueError`` naming the valid range or list)."""
+    from art2music.emotions import normalize_emotion, target_valence_arousal
+
+    va = target_valence_arousal(args.emotion, args.valence, args.arousal)
+    return va, normalize_emotion(args.emotion) if args.emotion else ""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -190,16 +211,31 @@ def _load_and_render_midi(args: argparse.Namespace, collection, out_dir: Path) -
         find_fluidsynth(), find_soundfont()
         pipe = Art2Midi.from_pretrained(model, device=args.device or "cpu")
         identity = model_folder_identity(model, None, None)
+        judge = _midi_judge(model)
     except (ModelLoadError, ValueError, RuntimeError, FileNotFoundError, SynthesisUnavailable) as error:
         return _error(f"cannot load the model {model!r}: {error}")
+    va, emotion = _target(args)
     settings = RenderSettings(batch_size=args.batch_size, wav_format=args.wav_format, redo=args.redo,
-                              progress=not args.no_progress)
+                              progress=not args.no_progress, va=va, emotion=emotion)
     sampling = SamplingSettings(temperature=args.temperature, top_p=args.top_p,
                                 seconds=args.seconds if args.seconds is not None else MIDI_DEFAULT_SECONDS,
                                 seed=args.seed if args.seed is not None else 0)
-    report = render_midi_collection(pipe, collection, out_dir, sampling, settings, identity, model_name=model)
+    report = render_midi_collection(pipe, collection, out_dir, sampling, settings, identity, model_name=model,
+                                    judge=judge)
     _report(report, out_dir)
     return report.exit_code
+
+
+def _midi_judge(model: str):
+    """The VA judge for midi-engine pieces: the pipeline folder's ``va_judge/``; for ``demo-midi`` (which ships
+    none) the audio demo's, trained on the same demo corpus; ``None`` when there is none."""
+    from art2music.emotion_judge import find_va_judge, load_va_judge
+    from art2music.export.format import DEMO_DIR, resolve_pipeline_folder
+
+    folder = find_va_judge(resolve_pipeline_folder(model))
+    if folder is None and model == "demo-midi":
+        folder = find_va_judge(DEMO_DIR)
+    return None if folder is None else load_va_judge(folder)
 
 
 def _load_and_render(args: argparse.Namespace, collection, out_dir: Path) -> int:
@@ -230,11 +266,13 @@ def _load_and_render(args: argparse.Namespace, collection, out_dir: Path) -> int
         model_identity = model_folder_identity(args.model, args.vocoder, pipe.precisions)
     except (ModelLoadError, ValueError, RuntimeError) as error:  # bad --device or --vocoder-precision: ValueError
         return _error(f"cannot load the model {args.model!r}: {error}")
+    va, emotion = _target(args)
     settings = RenderSettings(batch_size=args.batch_size, wav_format=args.wav_format, redo=args.redo,
                               progress=not args.no_progress, seed=args.seed, steps=args.steps,
-                              guidance=args.guidance, seconds=args.seconds)
+                              guidance=args.guidance, seconds=args.seconds, va=va, emotion=emotion)
     try:
         pipe.check_sampling(args.seed, args.steps, args.guidance)
+        pipe.check_va(va)
         pipe.frames_for(args.seconds)
     except ValueError as error:
         return _error(str(error))

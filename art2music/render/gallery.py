@@ -1,8 +1,9 @@
 """``index.html``: a self-contained gallery of a render folder that works opened straight from disk.
 
-One card per rendered item (thumbnail, id, comment, audio player, spectrogram), then a table of the
+One card per rendered item (thumbnail, id, comment, audio player, spectrogram, and, where known, the target and
+judged feeling as points on a small inline-SVG valence-arousal plane), then a table of the
 failed items with their reasons. Every link is relative and percent-encoded; every piece of user text
-(ids, comments, paths, reasons) is HTML-escaped. No scripts, no external resources.
+(ids, comments, paths, reasons) is HTML-escaped. No scripts, no external resources (the plane is inline SVG).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ h1 { font-size: 1.4rem; margin-bottom: .2rem; }
 .id { font-weight: 600; word-break: break-all; }
 .comment { font-style: italic; color: #444; white-space: pre-wrap; word-wrap: break-word; }
 .skipped { color: #888; font-size: .8rem; }
+.feeling { display: flex; gap: .5rem; align-items: center; margin-top: .4rem; font-size: .75rem; }
 table { border-collapse: collapse; margin-top: .5rem; }
 td, th { border: 1px solid #ccc; padding: .25rem .5rem; text-align: left; vertical-align: top; font-size: .9rem; }
 """
@@ -60,6 +62,51 @@ def _sampling_text(result: ItemResult) -> str:
     return f" · seed {result.seed}" + (f" · {_text(result.sampling)}" if result.sampling else "")
 
 
+VA_PLANE_PIXELS = 96
+"""Side of the valence-arousal plane drawn on each card, in CSS pixels."""
+
+
+def _va_point(valence: float, arousal: float) -> tuple[float, float]:
+    """(valence, arousal) in [-1, 1]² → SVG coordinates on the plane (valence to the right, arousal up)."""
+    half = VA_PLANE_PIXELS / 2
+    valence, arousal = (max(-1.0, min(1.0, float(value))) for value in (valence, arousal))
+    return round(half + valence * (half - 6), 1), round(half - arousal * (half - 6), 1)
+
+
+def va_plane_svg(result: ItemResult) -> str:
+    """A small inline-SVG valence-arousal plane with the item's target (open ring) and judged (filled dot) feeling;
+    empty when the item has neither."""
+    has_target = result.target_valence is not None and result.target_arousal is not None
+    has_judged = result.judged_valence is not None and result.judged_arousal is not None
+    if not (has_target or has_judged):
+        return ""
+    size, half = VA_PLANE_PIXELS, VA_PLANE_PIXELS / 2
+    parts = [f'<svg class="va" width="{size}" height="{size}" viewBox="0 0 {size} {size}" role="img" '
+             f'aria-label="valence-arousal plane">',
+             f'<rect x="0.5" y="0.5" width="{size - 1}" height="{size - 1}" fill="#fff" stroke="#ccc"/>',
+             f'<line x1="{half}" y1="0" x2="{half}" y2="{size}" stroke="#ddd"/>',
+             f'<line x1="0" y1="{half}" x2="{size}" y2="{half}" stroke="#ddd"/>',
+             f'<text x="{size - 3}" y="{half - 3}" font-size="8" text-anchor="end" fill="#999">valence</text>',
+             f'<text x="{half + 3}" y="9" font-size="8" fill="#999">arousal</text>']
+    words = []
+    if has_target:
+        x, y = _va_point(result.target_valence, result.target_arousal)
+        name = f" {result.emotion}" if result.emotion else ""
+        parts.append(f'<circle class="target" cx="{x}" cy="{y}" r="5" fill="none" stroke="#2a6fdb" stroke-width="2">'
+                     f'<title>target{_text(name)}: valence {result.target_valence:+.2f}, arousal '
+                     f'{result.target_arousal:+.2f}</title></circle>')
+        words.append(f'<span style="color:#2a6fdb">○ target{_text(name)} ({result.target_valence:+.2f}, '
+                     f'{result.target_arousal:+.2f})</span>')
+    if has_judged:
+        x, y = _va_point(result.judged_valence, result.judged_arousal)
+        parts.append(f'<circle class="judged" cx="{x}" cy="{y}" r="3.5" fill="#d9480f"><title>judged: valence '
+                     f'{result.judged_valence:+.2f}, arousal {result.judged_arousal:+.2f}</title></circle>')
+        words.append(f'<span style="color:#d9480f">● judged ({result.judged_valence:+.2f}, '
+                     f'{result.judged_arousal:+.2f})</span>')
+    parts.append("</svg>")
+    return f'<div class="feeling">{"".join(parts)}<div class="va-words">{"<br>".join(words)}</div></div>'
+
+
 def _card(result: ItemResult) -> str:
     note = '<div class="skipped">kept from an earlier run</div>' if result.status == "skipped" else ""
     return "\n".join([
@@ -71,6 +118,7 @@ def _card(result: ItemResult) -> str:
         f'<img class="mel" src="{_href(result.png)}" alt="{"piano roll" if result.midi else "log-mel spectrogram"} of '
         f'{_text(result.id)}" loading="lazy">',
         f'<a class="midi" href="{_href(result.midi)}" download>MIDI</a>' if result.midi else "",
+        va_plane_svg(result),
         f'<div class="skipped">{result.seconds:.1f} s{_sampling_text(result)}</div>{note}',
         "</div>",
     ])

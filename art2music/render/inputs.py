@@ -1,4 +1,9 @@
-"""What to render: a folder of images, or a CSV of image paths with optional comments and ids.
+"""What to render: a folder of images, or a CSV of image paths with optional comments, ids and target feelings.
+
+A CSV may give each row a target feeling: an ``emotion`` column (an ArtEmis emotion name) or ``valence`` and
+``arousal`` columns (numbers in [-1, 1]); a row's own target overrides the run's default (``render --emotion`` /
+``--valence --arousal``), empty cells leave it to the default, and a bad value makes the row a ``bad_target`` bad
+item whose detail names the valid range or list.
 
 A collection is read into :class:`RenderItem` s (one per image to render) and :class:`BadItem` s (rows or
 files that cannot even be planned, each with a specific reason). Only a collection that cannot be read
@@ -100,7 +105,7 @@ _RESERVED_NAMES = frozenset({"con", "prn", "aux", "nul", *(f"{port}{digit}" for 
 """Windows device names: ``CON``, ``con.txt`` ... open the device, not a file, whatever the extension."""
 
 BAD_ITEM_REASONS = ("malformed_row", "undecodable_row", "empty_image_field", "unsafe_id", "duplicate_id",
-                    "unsupported_format")
+                    "unsupported_format", "bad_target")
 
 
 class CollectionError(ValueError):
@@ -116,12 +121,17 @@ class RenderItem:
         image: path of the image file (may not exist: loading reports that per item).
         comment: the viewer's comment ("" when none).
         source: where the item came from, for messages (``collection.csv:7`` or the file name).
+        va: the row's own target feeling (valence, arousal), from its ``valence``/``arousal`` or ``emotion``
+            columns; ``None``: the run's default (``render --valence --arousal --emotion``) applies.
+        emotion: the row's ``emotion`` column (canonical name), when it gave one.
     """
 
     id: str
     image: Path
     comment: str
     source: str
+    va: tuple[float, float] | None = None
+    emotion: str = ""
 
 
 @dataclass(frozen=True)
@@ -213,6 +223,30 @@ class _Row(NamedTuple):
     comment: str
     explicit_id: str
     name: str
+    va: tuple[float, float] | None = None
+    emotion: str = ""
+
+
+def row_target(values: dict[str, str]) -> tuple[tuple[float, float] | None, str]:
+    """A CSV row's own target feeling from its ``emotion``, ``valence`` and ``arousal`` cells (empty cells: not
+    given) → ``(va or None, canonical emotion or "")``.
+
+    Raises:
+        ValueError: one line naming the valid range or list (see :func:`art2music.emotions.target_valence_arousal`).
+    """
+    from art2music.emotions import normalize_emotion, target_valence_arousal
+
+    numbers = {}
+    for name in ("valence", "arousal"):
+        text = values.get(name, "").strip()
+        if text:
+            try:
+                numbers[name] = float(text)
+            except ValueError:
+                raise ValueError(f"{name} must be a number in [-1, 1], got {text!r}") from None
+    emotion = values.get("emotion", "").strip()
+    target = target_valence_arousal(emotion or None, numbers.get("valence"), numbers.get("arousal"))
+    return target, normalize_emotion(emotion) if emotion else ""
 
 
 @dataclass
@@ -351,7 +385,13 @@ def _parse_csv(path: Path, text: str) -> tuple[list[_Row], list[BadItem], list[s
             continue
         image = Path(values["image"]).expanduser()
         image = image if image.is_absolute() else path.parent / image
-        rows.append(_Row(source, image, values.get("comment", ""), values.get("id", ""), image.stem))
+        try:
+            va, emotion = row_target(values)
+        except ValueError as error:
+            bad.append(BadItem(source, "bad_target", str(error), values.get("id", ""), str(image),
+                               values.get("comment", "")))
+            continue
+        rows.append(_Row(source, image, values.get("comment", ""), values.get("id", ""), image.stem, va, emotion))
     return rows, bad, cut
 
 
@@ -378,7 +418,7 @@ def _assign_ids(rows: list[_Row]) -> tuple[list[RenderItem], list[BadItem]]:
     for index, row in enumerate(rows):
         if row.explicit_id:
             if index in accepted:
-                items.append(RenderItem(accepted[index], row.image, row.comment, row.source))
+                items.append(RenderItem(accepted[index], row.image, row.comment, row.source, row.va, row.emotion))
             continue
         base = safe_id_from_stem(row.name)
         name, counter = base, 2
@@ -386,5 +426,5 @@ def _assign_ids(rows: list[_Row]) -> tuple[list[RenderItem], list[BadItem]]:
             suffix = f"-{counter}"
             name, counter = _fit_id(base, MAX_ID_BYTES - len(suffix)) + suffix, counter + 1
         taken.add(name.casefold())
-        items.append(RenderItem(name, row.image, row.comment, row.source))
+        items.append(RenderItem(name, row.image, row.comment, row.source, row.va, row.emotion))
     return items, bad

@@ -26,7 +26,7 @@ from art2music.render.outputs import (AUDIO_DIR, ITEM_DIR, MIDI_DIR, ROLL_DIR, T
                                       write_thumbnail, write_wav)
 from art2music.render.results import ItemResult, write_record
 from art2music.render.runner import (PlannedItem, RenderReport, RenderSettings, collect_results, fail_item,
-                                     finish_run, finish_stopped_run, load_for_render, plan_render)
+                                     feeling_fields, finish_run, finish_stopped_run, load_for_render, plan_render)
 
 
 def midi_output_paths(out_dir: Path, item_id: str) -> dict[str, Path]:
@@ -47,12 +47,20 @@ def item_seed(seed: int, item_id: str) -> int:
     return int.from_bytes(hashlib.sha256(f"{seed}:{item_id}".encode()).digest()[:4], "little")
 
 
-def _render_item(pipe: Any, out_dir: Path, planned: PlannedItem, image, sampling, wav_format: str) -> ItemResult:
+FROM_PICTURE = "(from the picture)"
+"""The ``emotion`` recorded for an item steered by the feeling the model read from its picture."""
+
+
+def _render_item(pipe: Any, out_dir: Path, planned: PlannedItem, image, sampling, wav_format: str,
+                 judge: Any = None) -> ItemResult:
     from art2music.symbolic.piece import piano_roll_image
 
     started = time.perf_counter()
     try:
-        piece = pipe.compose([image], None, replace(sampling, seed=item_seed(sampling.seed, planned.item.id)))[0]
+        va, emotion = planned.va, planned.emotion
+        if va is None:  # the model reads the feeling from the picture: record it as the item's target
+            va, emotion = tuple(float(value) for value in pipe.predict_va([image])[0]), FROM_PICTURE
+        piece = pipe.compose([image], [list(va)], replace(sampling, seed=item_seed(sampling.seed, planned.item.id)))[0]
         if not piece.notes:
             return fail_item(out_dir, planned, "render_error", "the model wrote no notes for this image (try another "
                                                                "--seed)")
@@ -70,15 +78,23 @@ def _render_item(pipe: Any, out_dir: Path, planned: PlannedItem, image, sampling
                         thumbnail=relative["thumbnail"], midi=relative["midi"],
                         seconds=round(len(audio) / pipe.sample_rate, 4),
                         render_seconds=round(time.perf_counter() - started, 4), source=item.source,
-                        fingerprint=planned.fingerprint)
+                        fingerprint=planned.fingerprint,
+                        **feeling_fields(va, emotion, judge if _judge_fits(judge, pipe) else None, audio))
     write_record(out_dir, result)
     return result
 
 
+def _judge_fits(judge: Any, pipe: Any) -> bool:
+    return judge is not None and judge.mel_config.sample_rate == pipe.sample_rate
+
+
 def render_midi_collection(pipe: Any, collection: Collection, out_dir: str | os.PathLike, sampling,
                            settings: RenderSettings = RenderSettings(), model_identity: str = "",
-                           model_name: str = "", wait_for_lock: bool = False) -> RenderReport:
+                           model_name: str = "", wait_for_lock: bool = False, judge: Any = None) -> RenderReport:
     """Render every item of ``collection`` with ``pipe`` (an :class:`~art2music.symbolic.pipeline.Art2Midi`).
+
+    Each item is steered to its target feeling (a CSV row's, else ``settings.va``), or, without one, to the feeling
+    the model reads from its picture; both are recorded, and with a ``judge`` (a VA judge) what it hears in the audio.
 
     Args:
         sampling: :class:`~art2music.symbolic.sampling.SamplingSettings` (length, temperature, top-k/p, seed); part
@@ -105,7 +121,7 @@ def render_midi_collection(pipe: Any, collection: Collection, out_dir: str | os.
                     if isinstance(image, ImageLoadError):
                         result = fail_item(out_dir, planned, image.reason, image.detail)
                     else:
-                        result = _render_item(pipe, out_dir, planned, image, sampling, settings.wav_format)
+                        result = _render_item(pipe, out_dir, planned, image, sampling, settings.wav_format, judge)
                     rendered[result.id] = result
                     bar.update(1)
             return finish_run(out_dir, collect_results(collection, plan, out_dir, rendered), run_info)

@@ -45,6 +45,7 @@ class LoadedItem:
     thumbnail: Image.Image | None
     error: ImageLoadError | None
     seed: int | None = None
+    va: tuple[float, float] | None = None
 
 
 class RenderDataset(torch.utils.data.Dataset):
@@ -62,7 +63,7 @@ class RenderDataset(torch.utils.data.Dataset):
         image = load_for_render(planned, self.max_pixels)
         if isinstance(image, ImageLoadError):
             return LoadedItem(index, planned.item.comment, None, None, image)
-        return LoadedItem(index, planned.item.comment, image, make_thumbnail(image), None, planned.seed)
+        return LoadedItem(index, planned.item.comment, image, make_thumbnail(image), None, planned.seed, planned.va)
 
 
 def collate_items(items: list[LoadedItem]) -> list[LoadedItem]:
@@ -91,12 +92,13 @@ class RenderModule(lightning.LightningModule):
         try:
             if ready:
                 mels, audio = render_images(self.pipe, [item.image for item in ready], [item.comment for item in ready],
-                                            [item.seed for item in ready], self.settings)
+                                            [item.seed for item in ready], self.settings, [item.va for item in ready])
                 outputs = {item.index: (mels[i], audio[i]) for i, item in enumerate(ready)}
         except (RuntimeError, ValueError) as batch_error:
             for item in ready:  # find the culprit instead of failing the whole batch
                 try:
-                    mels, audio = render_images(self.pipe, [item.image], [item.comment], [item.seed], self.settings)
+                    mels, audio = render_images(self.pipe, [item.image], [item.comment], [item.seed], self.settings,
+                                                [item.va])
                     outputs[item.index] = (mels[0], audio[0])
                 except (RuntimeError, ValueError) as error:
                     outputs[item.index] = f"the model failed: {error if len(ready) > 1 else batch_error}"
@@ -107,9 +109,11 @@ class RenderModule(lightning.LightningModule):
 class RenderWriter(BasePredictionWriter):
     """Writes each predicted batch's files and records as soon as the batch is done."""
 
-    def __init__(self, out_dir: Path, pending: list[PlannedItem], settings: RenderSettings, sample_rate: int):
+    def __init__(self, out_dir: Path, pending: list[PlannedItem], settings: RenderSettings, sample_rate: int,
+                 judge: Any = None):
         super().__init__(write_interval="batch")
         self.out_dir, self.pending, self.settings, self.sample_rate = out_dir, pending, settings, sample_rate
+        self.judge = judge  # the pipeline folder's VA judge: records what it hears in each piece
         self.bar = None
 
     def on_predict_start(self, trainer: lightning.Trainer, pl_module: lightning.LightningModule) -> None:
@@ -134,7 +138,7 @@ class RenderWriter(BasePredictionWriter):
                 fail_item(self.out_dir, planned, "render_error", output)
             else:
                 finish_item(self.out_dir, planned, item.thumbnail, output[0], output[1], self.sample_rate,
-                            self.settings.wav_format, share)
+                            self.settings.wav_format, share, self.judge)
         if self.bar is not None:
             self.bar.update(len(prediction["items"]))
 
@@ -183,7 +187,8 @@ def _render_on_devices(pipe: Any, collection: Collection, out_dir: Path, model_i
             trainer = lightning.Trainer(accelerator=accelerator, devices=devices, strategy=strategy, logger=False,
                                         enable_progress_bar=False, enable_model_summary=False,
                                         enable_checkpointing=False,
-                                        callbacks=[RenderWriter(out_dir, plan.pending, settings, pipe.sample_rate)])
+                                        callbacks=[RenderWriter(out_dir, plan.pending, settings, pipe.sample_rate,
+                                                               getattr(pipe, "va_judge", None))])
             trainer.predict(module, dataloaders=loader, return_predictions=False)
             trainer.strategy.barrier("render-written")
             if not trainer.is_global_zero:

@@ -6,12 +6,17 @@ thumbnail, so a record with ``status: ok`` and the current fingerprint means eve
 rewritten atomically at the end of a run.
 
 Columns: ``id, image, comment, status, reason, detail, wav, png, thumbnail, seconds, render_seconds,
-source, fingerprint, seed, sampling, midi`` (``midi``: the midi engine's MIDI file). ``status`` is ``ok`` (rendered by this run), ``skipped`` (already rendered with the
+source, fingerprint, seed, sampling, midi, emotion, target_valence, target_arousal, judged_valence,
+judged_arousal`` (``midi``: the midi engine's MIDI file). ``status`` is ``ok`` (rendered by this run), ``skipped`` (already rendered with the
 same image, comment, model and settings: outputs kept) or ``failed`` (``reason`` is a short code such as
 ``truncated`` or ``duplicate_id``, ``detail`` says what to do). ``seconds`` is the audio's duration,
 ``render_seconds`` the wall time spent on the item (its share of its batch). Paths are relative to the
 output folder. ``seed`` and ``sampling`` (e.g. ``steps=16 guidance=2.0 solver=euler``) say how a generative
-stage 1 drew the item's piece (empty for the deterministic BiLSTM).
+stage 1 drew the item's piece (empty for the deterministic BiLSTM). ``emotion``, ``target_valence`` and
+``target_arousal`` are the feeling the item was steered to (empty when none was given; for the midi engine
+without one, the feeling the model read from the picture, with ``emotion`` ``(from the picture)``);
+``judged_valence`` and ``judged_arousal`` are what the pipeline folder's VA judge hears in the rendered audio
+(empty without a judge).
 
 ``results.csv`` is meant to be opened in a spreadsheet, so a text cell beginning with ``=``, ``+``, ``-``,
 ``@``, a tab or a carriage return (a comment such as ``=HYPERLINK(...)``) is written with a leading ``'``,
@@ -56,6 +61,11 @@ class ItemResult:
     seed: int | None = None
     sampling: str = ""
     midi: str = ""
+    emotion: str = ""
+    target_valence: float | None = None
+    target_arousal: float | None = None
+    judged_valence: float | None = None
+    judged_arousal: float | None = None
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:

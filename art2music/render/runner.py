@@ -42,7 +42,9 @@ from art2music.render.results import ItemResult, read_record, summarize, write_r
 
 @dataclass(frozen=True)
 class RenderSettings:
-    """How to render. ``wav_format`` is ``pcm16`` or ``float``; ``redo`` re-renders items already done."""
+    """How to render. ``wav_format`` is ``pcm16`` or ``float``; ``redo`` re-renders items already done. ``va`` is
+    the run's default target feeling (valence, arousal) and ``emotion`` its name if it came from one; an item's own
+    target (a CSV row's) overrides it."""
 
     batch_size: int = 8
     wav_format: str = "pcm16"
@@ -54,8 +56,14 @@ class RenderSettings:
     steps: int | None = None
     guidance: float | None = None
     seconds: float | None = None
+    va: tuple[float, float] | None = None
+    emotion: str = ""
 
     def __post_init__(self) -> None:
+        if self.va is not None:
+            from art2music.emotions import target_valence_arousal
+
+            object.__setattr__(self, "va", target_valence_arousal(None, *self.va))
         if self.batch_size < 1:
             raise ValueError(f"batch size must be at least 1, got {self.batch_size}")
         if self.wav_format not in WAV_SUBTYPES:
@@ -80,6 +88,8 @@ class PlannedItem:
     fingerprint: str
     seed: int | None = None
     sampling: str = ""
+    va: tuple[float, float] | None = None
+    emotion: str = ""
 
 
 @dataclass
@@ -135,7 +145,11 @@ def plan_render(collection: Collection, out_dir: Path, model_identity: str, sett
         except ImageLoadError as error:
             plan.known[item.id] = _failed(item, error.reason, error.detail)
             continue
-        fingerprint = item_fingerprint(image_hash, item.comment, model_identity, settings.output_settings())
+        va, emotion = item_target(item, settings)
+        item_settings = settings.output_settings()
+        if va is not None:  # a changed target re-renders; items without one keep their older fingerprints
+            item_settings["va"] = [round(value, 6) for value in va]
+        fingerprint = item_fingerprint(image_hash, item.comment, model_identity, item_settings)
         record = None if settings.redo else read_record(out_dir, item.id)
         paths = output_paths(out_dir, item.id)
         if (record is not None and record.status in ("ok", "skipped") and record.fingerprint == fingerprint
@@ -148,8 +162,15 @@ def plan_render(collection: Collection, out_dir: Path, model_identity: str, sett
             if sampling is not None:
                 seed = settings.seed if settings.seed is not None else item_seed(image_hash, item.comment)
                 sampling_text = " ".join(f"{name}={value}" for name, value in sampling.items())
-            plan.pending.append(PlannedItem(item, fingerprint, seed, sampling_text or ""))
+            plan.pending.append(PlannedItem(item, fingerprint, seed, sampling_text or "", va, emotion))
     return plan
+
+
+def item_target(item: RenderItem, settings: RenderSettings) -> tuple[tuple[float, float] | None, str]:
+    """The target feeling an item is rendered with: its own (a CSV row's), else the run's default, else none."""
+    if item.va is not None:
+        return item.va, item.emotion
+    return settings.va, settings.emotion if settings.va is not None else ""
 
 
 def _image_sha256(path: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> str:
@@ -181,11 +202,13 @@ def fail_item(out_dir: Path, planned: PlannedItem, reason: str, detail: str) -> 
 
 
 def finish_item(out_dir: Path, planned: PlannedItem, thumbnail: Image.Image, mel: np.ndarray, waveform: np.ndarray,
-                sample_rate: int, wav_format: str, render_seconds: float) -> ItemResult:
+                sample_rate: int, wav_format: str, render_seconds: float, judge: Any = None) -> ItemResult:
     """Write an item's WAV, mel PNG, thumbnail and, last, its record; return the record.
 
     Args:
         mel: ``(n_mels, frames)`` log-mel; waveform: ``(samples,)`` float32 in [-1, 1] at ``sample_rate`` Hz.
+        judge: the pipeline folder's VA judge (:class:`art2music.emotion_judge.VAJudge`): the record then holds the
+            feeling it hears in ``waveform``.
     """
     paths = output_paths(out_dir, planned.item.id)
     write_wav(paths["wav"], waveform, sample_rate, WAV_SUBTYPES[wav_format])
@@ -196,9 +219,20 @@ def finish_item(out_dir: Path, planned: PlannedItem, thumbnail: Image.Image, mel
                         png=_relative(out_dir, paths["png"]), thumbnail=_relative(out_dir, paths["thumbnail"]),
                         seconds=round(len(waveform) / sample_rate, 4), render_seconds=round(render_seconds, 4),
                         source=item.source, fingerprint=planned.fingerprint, seed=planned.seed,
-                        sampling=planned.sampling)
+                        sampling=planned.sampling, **feeling_fields(planned.va, planned.emotion, judge, waveform))
     write_record(out_dir, result)
     return result
+
+
+def feeling_fields(va: tuple[float, float] | None, emotion: str, judge: Any, waveform: np.ndarray) -> dict[str, Any]:
+    """An item record's target and judged feeling (:class:`ItemResult` fields), values rounded to 4 digits."""
+    values: dict[str, Any] = {"emotion": emotion}
+    if va is not None:
+        values.update(target_valence=round(float(va[0]), 4), target_arousal=round(float(va[1]), 4))
+    if judge is not None:
+        valence, arousal = judge.judge_waveform(waveform)
+        values.update(judged_valence=round(valence, 4), judged_arousal=round(arousal, 4))
+    return values
 
 
 def load_for_render(planned: PlannedItem, max_pixels: int) -> Image.Image | ImageLoadError:
@@ -210,15 +244,21 @@ def load_for_render(planned: PlannedItem, max_pixels: int) -> Image.Image | Imag
 
 
 def render_images(pipe: Any, images: Sequence[Image.Image], comments: Sequence[str],
-                  seeds: Sequence[int | None] | None = None, settings: RenderSettings | None = None
-                  ) -> tuple[np.ndarray, np.ndarray]:
+                  seeds: Sequence[int | None] | None = None, settings: RenderSettings | None = None,
+                  targets: Sequence[tuple[float, float] | None] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """One batched pass: ``B`` images + comments → mels ``(B, n_mels, frames)`` and audio ``(B, samples)``.
 
     Args:
         seeds: one per item for a generative stage 1 (``None`` entries or no list: a deterministic one).
         settings: the render's ``steps``, ``guidance`` and ``seconds``.
+        targets: one target feeling (valence, arousal) per item, ``None`` for items without one.
     """
     sampling = {"seconds": settings.seconds} if settings is not None else {}
+    if targets is not None and any(target is not None for target in targets):
+        import torch
+
+        nan = (float("nan"), float("nan"))
+        sampling["va"] = torch.tensor([nan if target is None else target for target in targets], dtype=torch.float32)
     if seeds is not None and all(seed is not None for seed in seeds):
         sampling.update(seeds=list(seeds))
         if settings is not None:
@@ -235,13 +275,15 @@ def _render_batch(pipe: Any, out_dir: Path, batch: list[PlannedItem], loaded: li
     for planned, image in zip(batch, loaded):
         if isinstance(image, ImageLoadError):
             results.append(fail_item(out_dir, planned, image.reason, image.detail))
+        elif planned.va is not None and not getattr(pipe, "accepts_va", False):
+            results.append(fail_item(out_dir, planned, "bad_target", target_refusal(pipe)))
         else:
             ready.append((planned, image))
     if not ready:
         return results
     try:
         mels, audio = render_images(pipe, [image for _, image in ready], [p.item.comment for p, _ in ready],
-                                    [p.seed for p, _ in ready], settings)
+                                    [p.seed for p, _ in ready], settings, [p.va for p, _ in ready])
     except (RuntimeError, ValueError) as error:
         if len(ready) == 1:
             return results + [fail_item(out_dir, ready[0][0], "render_error", f"the model failed: {error}")]
@@ -252,8 +294,17 @@ def _render_batch(pipe: Any, out_dir: Path, batch: list[PlannedItem], loaded: li
     share = (time.perf_counter() - started) / len(batch)
     for index, (planned, image) in enumerate(ready):
         results.append(finish_item(out_dir, planned, image, mels[index], audio[index], pipe.sample_rate,
-                                   settings.wav_format, share))
+                                   settings.wav_format, share, getattr(pipe, "va_judge", None)))
     return results
+
+
+def target_refusal(pipe: Any) -> str:
+    """Why ``pipe`` cannot take a target feeling (its own one-line error)."""
+    try:
+        pipe.check_va((0.0, 0.0))
+    except ValueError as error:
+        return str(error)
+    return "this pipeline cannot take a target feeling"
 
 
 def collect_results(collection: Collection, plan: RenderPlan, out_dir: Path,
@@ -379,7 +430,9 @@ def render_collection(pipe: Any, collection: Collection, out_dir: str | os.PathL
         run_info = {"started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "model": model_name,
                     "model_identity": model_identity or pipeline_identity(pipe), "batch_size": settings.batch_size,
                     "wav_format": settings.wav_format, "sample_rate": pipe.sample_rate, "devices": 1,
-                    "precision": getattr(pipe, "precisions", {})}
+                    "precision": getattr(pipe, "precisions", {}),
+                    "target": {"emotion": settings.emotion, "va": list(settings.va)} if settings.va else None,
+                    "va_judge": getattr(pipe, "va_judge", None) is not None}
         samples = pipe.frames_for(settings.seconds) * pipe.mel_config.hop_length
         plan = plan_render(collection, out_dir, run_info["model_identity"], settings, pipe.sample_rate, samples,
                            effective_sampling(pipe, settings))

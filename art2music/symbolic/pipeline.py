@@ -96,14 +96,22 @@ class Art2Midi:
 
     def __call__(self, image: ImageInput | Sequence[ImageInput], emotion: str | None = None,
                  va: tuple[float, float] | None = None, bars: int | None = None, seconds: float | None = None,
-                 temperature: float = 1.0, top_k: int = 0, top_p: float = 0.95, seed: int = 0
-                 ) -> MidiPiece | list[MidiPiece]:
+                 temperature: float = 1.0, top_k: int = 0, top_p: float = 0.95, seed: int = 0,
+                 valence: float | None = None, arousal: float | None = None) -> MidiPiece | list[MidiPiece]:
         """One image → a :class:`MidiPiece`; a list → a list. Length in ``bars`` or ``seconds`` (default 20 s).
 
-        ``emotion`` (an ArtEmis emotion name) or ``va`` (valence, arousal in [-1, 1]) picks the feeling; without
-        either, the model reads it from the painting.
+        ``emotion`` (an ArtEmis emotion name), ``valence`` and ``arousal``, or ``va`` (valence, arousal), each in
+        [-1, 1], picks the feeling; without any, the model reads it from the painting.
         """
-        from art2music.emotions import VALENCE_AROUSAL, normalize_emotion
+        from art2music.emotions import VALENCE_AROUSAL, normalize_emotion, target_valence_arousal
+
+        if valence is not None or arousal is not None:
+            if va is not None:
+                raise ValueError("give va or valence/arousal, not both")
+            va = target_valence_arousal(emotion, valence, arousal)
+            emotion = None
+        elif va is not None:
+            va = target_valence_arousal(None, *va)
 
         single = isinstance(image, (str, os.PathLike, Image.Image))
         images = [image] if single else list(image)

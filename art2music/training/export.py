@@ -33,6 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", required=True, type=Path, help="the pipeline folder to write (replaced if present)")
     parser.add_argument("--encoder-weights", type=Path, default=None,
                         help="OpenCLIP weights file to store, instead of what the stage-1 checkpoint names")
+    parser.add_argument("--va-judge", type=Path, default=None,
+                        help="a VA judge folder (art2music train-va-judge) to ship as va_judge/ (default: keep the "
+                             "judge of the folder being replaced, if any)")
     parser.add_argument("--text-template", default=None,
                         help="override the text template recorded in the stage-1 checkpoint (placeholders {comment}, "
                              "{emotion}); must match how the training cache was built")
@@ -71,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_arguments(build_parser(), argv)
     if isinstance(args, int):
         return args
-    for flag, path in (("--stage1", args.stage1), ("--vocoder", args.vocoder), ("--encoder-weights", args.encoder_weights)):
+    for flag, path in (("--stage1", args.stage1), ("--vocoder", args.vocoder), ("--encoder-weights", args.encoder_weights),
+                       ("--va-judge", args.va_judge)):
         if path is not None and not path.exists():
             return usage_error("export", f"{flag} {path} does not exist")
     if args.out.exists() and not args.out.is_dir():
@@ -85,8 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         encoder, encoder_weights = _encoder(module, args.encoder_weights)
         vocoder = _load_vocoder(args.vocoder)
         write_pipeline_folder(args.out, encoder, encoder_weights, module.inference_model.eval(), vocoder,
-                              module.mel_config,
-                              template)
+                              module.mel_config, template, args.va_judge)
     except (OSError, ValueError, KeyError, RuntimeError, TypeError, EOFError, pickle.UnpicklingError) as error:
         # a checkpoint that is not one (weights_only refuses pickled objects), or one from another model
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""

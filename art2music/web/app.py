@@ -25,11 +25,13 @@ from art2music.web.uploads import UploadError, check_upload  # noqa: E402
 log = logging.getLogger(__name__)
 
 FROM_PICTURE = "from the picture"
+BY_NUMBERS = "valence and arousal (sliders)"
+"""The emotion menu's choices: the feeling read from the picture, the two sliders, or one of the emotion names."""
 CSS = ("#spectrogram .image-frame { width: 100% !important; height: auto !important; } "
        "#spectrogram img { width: 100% !important; height: 240px !important; max-height: none !important; "
        "object-fit: fill !important; image-rendering: pixelated; }")
 """The log-mel PNG has one pixel per frame and mel bin (80 high): stretch it to the column, pixels kept sharp."""
-CONTROLS = ("emotion", "seed", "steps", "guidance", "seconds")
+CONTROLS = ("emotion", "valence", "arousal", "seed", "steps", "guidance", "seconds")
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,10 @@ def _control_updates(engine: Engine) -> list:
     for name in CONTROLS:
         usable = name in options
         if name == "emotion":
-            updates.append(gr.update(interactive=usable, value=FROM_PICTURE))
+            choices = [FROM_PICTURE, *([BY_NUMBERS] if {"valence", "arousal"} <= options else []), *EMOTIONS]
+            updates.append(gr.update(interactive=usable, value=FROM_PICTURE, choices=choices))
+        elif name in ("valence", "arousal"):
+            updates.append(gr.update(interactive=usable, value=0.0))
         else:
             updates.append(gr.update(interactive=usable, value=None))
     return updates
@@ -91,7 +96,8 @@ def build_app(engines: dict[str, Engine], outputs: OutputFolder, examples: list[
         image.thumbnail((512, 512))
         return image, f"Image ready ({image.width}x{image.height} preview). Press **Generate**."
 
-    def run(path, comment, engine_name, emotion, seed, steps, guidance, seconds, progress=gr.Progress()):
+    def run(path, comment, engine_name, emotion, valence, arousal, seed, steps, guidance, seconds,
+            progress=gr.Progress()):
         nothing = (None, None, None)
         engine = engines[engine_name]
         if engine.pipeline is None:
@@ -101,7 +107,10 @@ def build_app(engines: dict[str, Engine], outputs: OutputFolder, examples: list[
             image = check_upload(path)
         except UploadError as error:
             return (f"**Cannot use this upload:** {error}", *nothing)
-        request = Request(image, (comment or "").strip() or None, None if emotion in (None, FROM_PICTURE) else emotion,
+        by_numbers = emotion == BY_NUMBERS
+        request = Request(image, (comment or "").strip() or None,
+                          None if emotion in (None, FROM_PICTURE, BY_NUMBERS) else emotion,
+                          _number(valence, False) if by_numbers else None, _number(arousal, False) if by_numbers else None,
                           _number(seed, True), _number(steps, True), _number(guidance, False), _number(seconds, False))
         try:
             generated = generate(engine.pipeline, request,
@@ -135,8 +144,14 @@ def build_app(engines: dict[str, Engine], outputs: OutputFolder, examples: list[
                 with gr.Accordion("Engine and sampling", open=True):
                     engine = gr.Radio(list(engines), value=first.name, label="Engine", elem_id="engine")
                     notes = gr.Markdown(_engine_notes(first), elem_id="notes")
-                    emotion = gr.Dropdown([FROM_PICTURE, *EMOTIONS], value=FROM_PICTURE, label="Emotion",
+                    emotion = gr.Dropdown([FROM_PICTURE, BY_NUMBERS, *EMOTIONS], value=FROM_PICTURE,
+                                          label="Feeling: from the picture, an emotion, or valence and arousal",
                                           elem_id="emotion")
+                    with gr.Row():
+                        valence = gr.Slider(-1.0, 1.0, value=0.0, step=0.05, label="Valence (unpleasant - pleasant)",
+                                            elem_id="valence")
+                        arousal = gr.Slider(-1.0, 1.0, value=0.0, step=0.05, label="Arousal (calm - excited)",
+                                            elem_id="arousal")
                     with gr.Row():
                         seed = gr.Number(label="Seed (blank: from the picture)", precision=0, minimum=0, elem_id="seed")
                         steps = gr.Number(label="Steps (blank: the model's)", precision=0, minimum=1, elem_id="steps")
@@ -162,7 +177,7 @@ def build_app(engines: dict[str, Engine], outputs: OutputFolder, examples: list[
                 return str(item.image), item.comment
 
             gallery.select(pick, None, [upload, comment])
-        controls = [emotion, seed, steps, guidance, seconds]
+        controls = [emotion, valence, arousal, seed, steps, guidance, seconds]
         engine.change(show_engine, engine, [notes, *controls])
         upload.change(preview, upload, [picture, status])
         button.click(run, [upload, comment, engine, *controls], [status, audio, spectrogram, downloads])

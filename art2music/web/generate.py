@@ -4,8 +4,10 @@ The page offers every control (comment, emotion, seed, steps, guidance, length);
 is read from the pipeline itself, never assumed:
 
 - the options its ``__call__`` accepts (``inspect.signature``): :class:`art2music.Art2Music` takes ``comment``,
-  ``seed``, ``steps``, ``guidance`` and ``seconds``; the midi engine's ``Art2Midi`` takes ``emotion``, ``seed``
-  and ``seconds`` but no comment;
+  ``emotion``, ``valence``, ``arousal``, ``seed``, ``steps``, ``guidance`` and ``seconds``; the midi engine's
+  ``Art2Midi`` takes ``emotion``, ``valence``, ``arousal``, ``seed`` and ``seconds`` but no comment;
+- whether it can be steered to a feeling at all: a pipeline that says ``accepts_va = False`` (a stage 1 trained
+  without emotion conditioning, such as the demo's) takes no emotion, valence or arousal;
 - whether it samples at all: a pipeline that says ``is_generative = False`` (the BiLSTM stage 1) refuses seeds,
   steps and guidance even where its signature lists them, and makes at most its trained length.
 
@@ -33,10 +35,11 @@ from PIL import Image
 from art2music.render.outputs import write_mel_png, write_wav
 from vocoder.mel import MelConfig, mel_spectrogram
 
-OPTIONS = ("comment", "emotion", "seed", "steps", "guidance", "seconds")
+OPTIONS = ("comment", "emotion", "valence", "arousal", "seed", "steps", "guidance", "seconds")
 """Every option the page can send, by the keyword a pipeline's ``__call__`` takes it as."""
 
 SAMPLING = frozenset({"seed", "steps", "guidance"})
+FEELING = frozenset({"emotion", "valence", "arousal"})
 MAX_PAGE_SECONDS = 300.0
 """The longest piece the page asks for (5 minutes, the issue's target for long pieces)."""
 
@@ -67,6 +70,8 @@ class Request:
     image: Image.Image
     comment: str | None = None
     emotion: str | None = None
+    valence: float | None = None
+    arousal: float | None = None
     seed: int | None = None
     steps: int | None = None
     guidance: float | None = None
@@ -121,8 +126,14 @@ def capabilities(pipeline: object) -> Capabilities:
                      "flow decoder.")
     elif deterministic:
         notes.append(f"The {name} makes at most {longest:.1f} s (its trained length).")
-    if "emotion" not in options:
+    if getattr(pipeline, "accepts_va", True) is False and options & FEELING:
+        options -= FEELING
+        notes.append(f"The {name} was trained without emotion conditioning: it reads the feeling from the picture "
+                     "and comment (retrain it with model.emotion_conditioning: true to choose one).")
+    elif "emotion" not in options:
         notes.append("This engine reads the feeling from the picture and comment; it cannot be chosen here yet.")
+    elif not {"valence", "arousal"} <= options:
+        notes.append("This engine takes an emotion name, not valence and arousal numbers.")
     if "comment" not in options:
         notes.append("This engine does not read comments.")
     return Capabilities(frozenset(options), default, longest, tuple(notes))
@@ -136,6 +147,13 @@ def check_request(request: Request, capabilities_: Capabilities) -> None:
         raise ValueError("Steps must be a whole number from 1 to 1000.")
     if request.guidance is not None and not 0.0 <= request.guidance <= 20.0:
         raise ValueError("Guidance must be between 0 and 20.")
+    if (request.valence is None) != (request.arousal is None):
+        raise ValueError("Give both valence and arousal (each from -1 to 1), or neither.")
+    for label, value in (("Valence", request.valence), ("Arousal", request.arousal)):
+        if value is not None and not -1.0 <= value <= 1.0:
+            raise ValueError(f"{label} must be between -1 and 1.")
+    if request.emotion is not None and request.valence is not None:
+        raise ValueError("Choose an emotion or valence and arousal, not both.")
     if request.seconds is not None and "seconds" in capabilities_.options:
         if not 0.5 <= request.seconds <= capabilities_.max_seconds:
             raise ValueError(f"The length must be between 0.5 and {capabilities_.max_seconds:.1f} seconds.")

@@ -20,7 +20,7 @@ def test_the_page_builds_with_an_unavailable_engine(tmp_path):
     engines = {"audio": Engine("audio", Unused()), "midi": Engine("midi", unavailable="it lands soon.")}
     app = build_app(engines, OutputFolder(tmp_path), examples)
     ids = {block.elem_id for block in app.blocks.values()}
-    assert {"upload", "comment", "engine", "seed", "steps", "guidance", "seconds", "generate", "status", "audio",
+    assert {"upload", "comment", "engine", "emotion", "valence", "arousal", "seed", "steps", "guidance", "seconds", "generate", "status", "audio",
             "spectrogram", "downloads", "examples"} <= ids
     assert _engine_notes(engines["midi"]) == "**The midi engine is not available:** it lands soon."
     assert "flow decoder" in _engine_notes(engines["audio"])

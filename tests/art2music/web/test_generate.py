@@ -120,3 +120,35 @@ def test_the_output_folder_writes_wav_and_spectrogram_and_is_removed(demo, tmp_p
     assert not [path for path in outputs.root.iterdir() if ".tmp" in path.name]
     outputs.cleanup()
     assert not outputs.root.exists()
+
+
+class SteeredLike(FlowLike):
+    """An audio pipeline whose stage 1 takes a target feeling."""
+
+    accepts_va = True
+
+    def __call__(self, image, comment=None, seed=None, steps=None, guidance=None, seconds=None, emotion=None,
+                 valence=None, arousal=None):
+        self.calls.append({"emotion": emotion, "valence": valence, "arousal": arousal})
+        return np.zeros(22050, dtype=np.float32)
+
+
+def test_feeling_controls_reach_a_steerable_pipeline_and_not_the_demo(demo):
+    steered = SteeredLike()
+    assert {"emotion", "valence", "arousal"} <= capabilities(steered).options
+    generate(steered, Request(PICTURE, valence=0.8, arousal=-0.3))
+    generate(steered, Request(PICTURE, emotion="sadness"))
+    assert steered.calls == [{"emotion": None, "valence": 0.8, "arousal": -0.3},
+                             {"emotion": "sadness", "valence": None, "arousal": None}]
+    caps = capabilities(demo)  # trained without emotion conditioning: the page says so and sends no target
+    assert not caps.options & {"emotion", "valence", "arousal"}
+    assert any("model.emotion_conditioning: true" in note for note in caps.notes)
+    assert generate(demo, Request(PICTURE, emotion="fear")).ignored == ("emotion",)
+
+
+@pytest.mark.parametrize("values, message", [({"valence": 1.5, "arousal": 0.0}, "Valence must be between -1 and 1"),
+                                             ({"valence": 0.5}, "both valence and arousal"),
+                                             ({"emotion": "awe", "valence": 0.1, "arousal": 0.1}, "not both")])
+def test_bad_feelings_are_one_line_errors(values, message):
+    with pytest.raises(ValueError, match=message):
+        generate(SteeredLike(), Request(PICTURE, **values))

@@ -168,12 +168,19 @@ def piece_metrics(notes: Sequence[Note], tempo_bpm: float) -> dict[str, float]:
             "tempo_bpm": float(tempo_bpm)}
 
 
-def longest_shared_run(generated: Sequence[int], corpus: Sequence[Sequence[int]]) -> tuple[int, int]:
+def longest_shared_run(generated: Sequence[int], corpus: Sequence[Sequence[int]],
+                       grams: dict[int, set] | None = None) -> tuple[int, int]:
     """``(length, start)``: the longest run of consecutive tokens of ``generated`` (beginning at ``start``) that also
-    occurs in one corpus sequence (binary search over the length with sets of n-grams)."""
+    occurs in one corpus sequence (binary search over the length with sets of n-grams). ``grams``, a dict kept by the
+    caller, caches the corpus's n-gram sets by length across calls with the same corpus."""
+    grams = {} if grams is None else grams
+
     def first_shared(length: int) -> int:
-        grams = {tuple(sequence[k:k + length]) for sequence in corpus for k in range(len(sequence) - length + 1)}
-        return next((k for k in range(len(generated) - length + 1) if tuple(generated[k:k + length]) in grams), -1)
+        if length not in grams:
+            grams[length] = {tuple(sequence[k:k + length]) for sequence in corpus
+                             for k in range(len(sequence) - length + 1)}
+        return next((k for k in range(len(generated) - length + 1) if tuple(generated[k:k + length]) in grams[length]),
+                    -1)
 
     low, high, start = 0, len(generated), 0
     while low < high:

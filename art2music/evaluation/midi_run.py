@@ -99,13 +99,11 @@ def _midi_files(folders: Sequence[str]) -> list[Path]:
 
 def _read_pieces(paths: Sequence[Path], what: str):
     """Scores of the usable files; bad ones are named on stderr, one line each, and counted."""
-    from art2music.symbolic.tokenizer import read_scores
+    from art2music.symbolic.tokenizer import read_scores, skipped_lines
 
     scores, kept, skipped = read_scores(paths)
-    for bad in skipped:
-        print(f"evaluate: skipped {what} MIDI {bad.name}: {bad.reason}: {bad.detail}", file=sys.stderr)
-    if skipped:
-        print(f"evaluate: {len(skipped)} of {len(list(paths))} {what} MIDI files skipped", file=sys.stderr)
+    for line in skipped_lines(skipped, len(paths), f"{what} MIDI"):
+        print(f"evaluate: {line}", file=sys.stderr)
     return scores, kept, skipped
 
 

@@ -21,7 +21,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from art2music.symbolic.corpus import Painting, Piece, compose_pieces, emotion_va, pair_by_va, pair_same_emotion
 from art2music.symbolic.tokenizer import (TOKENIZER_FILE, load_tokenizer, read_scores, save_tokenizer, score_to_ids,
-                                          token_facts, train_tokenizer)
+                                          skipped_lines, token_facts, train_tokenizer)
 
 
 def read_manifest_corpus(manifest_path: str | os.PathLike) -> tuple[list[Painting], list[Piece]]:
@@ -105,13 +105,13 @@ class SymbolicDataModule(L.LightningDataModule):
 
             emopia, ignored = read_emopia(emopia_dir, seed)
             pieces += emopia
+            for name in ignored:
+                print(f"midi data: ignored {name}: not an EMOPIA name (Q{{1..4}}_<song>_<n>.mid)", file=sys.stderr)
             if ignored:
-                print(f"midi data: ignored {len(ignored)} non-EMOPIA file names, e.g. {ignored[:3]}", file=sys.stderr)
+                print(f"midi data: {len(ignored)} files in {emopia_dir} ignored", file=sys.stderr)
         scores, kept, skipped = read_scores(piece.path for piece in pieces)
-        for bad in skipped:
-            print(f"midi data: skipped {bad.name}: {bad.reason}: {bad.detail}", file=sys.stderr)
-        if skipped:
-            print(f"midi data: {len(skipped)} of {len(pieces)} MIDI files skipped", file=sys.stderr)
+        for line in skipped_lines(skipped, len(pieces)):
+            print(f"midi data: {line}", file=sys.stderr)
         by_path = {piece.path: piece for piece in pieces}
         self.pieces: list[Piece] = [by_path[path] for path in kept]
         tokenizer_path = self.work_dir / TOKENIZER_FILE

@@ -89,3 +89,27 @@ def test_the_datamodule_reads_paintings_pieces_and_splits_from_the_manifest(tmp_
     no_midi.write(tmp_path / "no-midi.csv")
     with pytest.raises(ValueError, match="names no MIDI"):
         read_manifest_corpus(tmp_path / "no-midi.csv")
+
+
+def test_bad_emopia_files_are_named_and_counted_and_the_good_ones_used(tmp_path, capsys):
+    import shutil
+
+    from art2music.training.midi_data import SymbolicDataModule
+
+    manifest = _tiny_manifest(tmp_path)
+    emopia = tmp_path / "EMOPIA" / "midis"
+    emopia.mkdir(parents=True)
+    shutil.copy(tmp_path / "raw" / "midi" / "amusement0.mid", emopia / "Q1_songA_0.mid")
+    shutil.copy(tmp_path / "raw" / "midi" / "sadness1.mid", emopia / "Q3_songB_1.mid")
+    (emopia / "Q2_songC_0.mid").write_bytes(b"")                                  # empty
+    (emopia / "Q4_songD_0.mid").write_bytes(b"MThd\x00\x00\x00\x06 garbage")     # corrupt
+    shutil.copy(tmp_path / "raw" / "midi" / "sadness0.mid", emopia / "cover.mid")  # not an EMOPIA name
+    data = SymbolicDataModule(manifest=str(manifest), work_dir=str(tmp_path / "work"), composed_per_emotion=0,
+                              emopia_dir=str(emopia.parent), vocab_size=560, image_size=16)
+    err = capsys.readouterr().err
+    assert "ignored cover.mid: not an EMOPIA name" in err and "1 files in" in err
+    assert "skipped Q2_songC_0.mid: empty" in err and "skipped Q4_songD_0.mid: corrupt" in err
+    assert "skipped broken.mid: corrupt" in err and "3 of 13 MIDI files skipped" in err  # 9 manifest + 4 EMOPIA
+    names = {piece.path.name for piece in data.pieces}
+    assert {"Q1_songA_0.mid", "Q3_songB_1.mid"} <= names and not names & {"Q2_songC_0.mid", "Q4_songD_0.mid"}
+    assert len(data.sequences) == len(data.pieces) == 10

@@ -1,6 +1,7 @@
 """``art2music build-articaps``: build the ArtiCaps manifest and feature cache from ArtEmis + MusicCaps.
 
-Steps: read both CSVs (bad rows and missing files reported, not fatal) → check every painting and clip
+Steps: read both CSVs (bad rows and missing files reported, not fatal; with ``--midi DIR`` each clip's MIDI
+score too, written to the manifest's ``midi_path``) → check every painting and clip
 once (:mod:`art2music.articaps.validation`; unusable ones reported once each) → plan (split paintings and clips,
 match comments to captions by sentence-embedding similarity inside each split) → extract features for
 this shard's rows (clip mels in a process pool, CLIP embeddings in batches) → merge shards into

@@ -30,7 +30,11 @@ def build_parser() -> argparse.ArgumentParser:
                     "system against the true clips: MCD, MCD-DTW, LSD, mel L1, FAD and cosine similarity per "
                     "audio embedding, emotion accuracy. Writes OUT/metrics.json, OUT/metrics.md, OUT/items/ "
                     "(per-item scores, reused on rerun unless the model, data or settings changed) and "
-                    "OUT/audio/<system>/<id>.wav.",
+                    "OUT/audio/<system>/<id>.wav. A midi-engine model (--model demo-midi, or NAME=FOLDER repeated) "
+                    "instead composes pieces for the split's paintings and scores them against the split's MIDI "
+                    "(midi_path): pitch-class entropy, polyphony, scale and groove consistency, empty beats, notes/s, "
+                    "tempo, judge VA distance, emotion accuracy of the FluidSynth render, novelty against training "
+                    "pieces; OUT/<model>/midi/ and audio/.",
         epilog="exit codes: 0 all items scored, 1 some items failed, 2 usage or configuration error")
     parser.add_argument("--model", action="append", default=None, metavar="[NAME=]MODEL",
                         help="'demo' (default), 'demo-midi', or a pipeline folder (Art2Music/Art2Midi.save_pretrained); "

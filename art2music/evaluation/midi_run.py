@@ -202,7 +202,7 @@ def evaluate_midi(models: dict[str, str], manifest_path: str | os.PathLike, out_
     if not references:
         raise EvaluationConfigError(f"{manifest_path} names no MIDI (midi_path) in its {settings.split!r} rows: the "
                                     f"midi engine is scored against reference pieces; rebuild the manifest with "
-                                    f"`art2music build-articaps --midi DIR` (the demo corpus: `make demo-data`)")
+                                    f"`art2music build-articaps --midi DIR` (the demo corpus: `make demo-data ARGS=--rebuild`)")
     if not train_rows:
         raise EvaluationConfigError(f"{manifest_path} has no 'train' rows; the emotion probe and the novelty check "
                                     f"read the training split")

@@ -45,7 +45,7 @@ def read_manifest_corpus(manifest_path: str | os.PathLike) -> tuple[list[Paintin
                          for value in dict.fromkeys(value for value, _ in values)]
     if not found["midi_path"]:
         raise ValueError(f"{manifest_path} names no MIDI (its midi_path column is empty or absent): rebuild it with "
-                         f"`art2music build-articaps --midi DIR` (the demo corpus: `make demo-data`)")
+                         f"`art2music build-articaps --midi DIR` (the demo corpus: `make demo-data ARGS=--rebuild`)")
     return found["image_path"], found["midi_path"]
 
 

@@ -202,7 +202,8 @@ def evaluate_midi(models: dict[str, str], manifest_path: str | os.PathLike, out_
     if not references:
         raise EvaluationConfigError(f"{manifest_path} names no MIDI (midi_path) in its {settings.split!r} rows: the "
                                     f"midi engine is scored against reference pieces; rebuild the manifest with "
-                                    f"`art2music build-articaps --midi DIR` (the demo corpus: `make demo-data ARGS=--rebuild`)")
+                                    f"`art2music build-articaps --midi DIR` (the demo corpus: "
+                                    f"`make demo-data ARGS=--rebuild`)")
     if not train_rows:
         raise EvaluationConfigError(f"{manifest_path} has no 'train' rows; the emotion probe and the novelty check "
                                     f"read the training split")
@@ -218,6 +219,9 @@ def evaluate_midi(models: dict[str, str], manifest_path: str | os.PathLike, out_
     ref_scores, ref_paths, ref_skipped = _read_pieces([item.path for item in references], "reference")
     kept = set(ref_paths)
     references = [item for item in references if item.path in kept]
+    if not references:
+        raise EvaluationConfigError(f"none of the {len(ref_skipped)} reference MIDI files of the {settings.split!r} "
+                                    f"split could be read (listed above)")
     train_paths = [item.path for item in _items(manifest, train_rows, "midi_path")]
     train_scores, _, train_skipped = _read_pieces(train_paths + _midi_files(settings.train_midi), "training")
     train_bars = [midi_scores.bar_signatures(score) for score in train_scores]

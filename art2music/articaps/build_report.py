@@ -28,6 +28,7 @@ REASONS: dict[str, str] = {
     "corrupt_audio": "the audio exists but cannot be decoded, or holds NaN/inf",
     "silent_audio": "the clip is digital silence (peak under -80 dBFS)",
     "too_short_audio": "the clip is shorter than the minimum length",
+    "missing_midi": "a --midi folder was given but holds no score for the clip (the clip is kept, midi_path empty)",
 }
 COLUMNS = ("source", "item", "reason", "detail")
 
@@ -37,7 +38,7 @@ class SkippedItem:
     """One skipped input.
 
     Attributes:
-        source: which input it came from (``artemis``, ``musiccaps``, ``wikiart``, ``audio``).
+        source: which input it came from (``artemis``, ``musiccaps``, ``wikiart``, ``audio``, ``midi``).
         item: where: ``artemis_dataset_release_v0.csv:17``, or a file path.
         reason: a key of :data:`REASONS`.
         detail: what exactly was wrong, for a person.

@@ -1,6 +1,7 @@
 """``art2music build-articaps``: build the ArtiCaps manifest and feature cache from ArtEmis + MusicCaps.
 
-Steps: read both CSVs (bad rows and missing files reported, not fatal) → check every painting and clip
+Steps: read both CSVs (bad rows and missing files reported, not fatal; with ``--midi DIR`` each clip's MIDI
+score too, written to the manifest's ``midi_path``) → check every painting and clip
 once (:mod:`art2music.articaps.validation`; unusable ones reported once each) → plan (split paintings and clips,
 match comments to captions by sentence-embedding similarity inside each split) → extract features for
 this shard's rows (clip mels in a process pool, CLIP embeddings in batches) → merge shards into
@@ -29,7 +30,8 @@ from art2music.io.audio import DEFAULT_MIN_SECONDS, PAPER_CLIP_SECONDS, PAPER_FR
 from art2music.articaps.build_report import count_reasons
 from art2music.articaps.csv_records import CsvFormatError
 from art2music.articaps.matching import MatchConfig
-from art2music.articaps.musiccaps import DEFAULT_AUDIO_PATTERN, check_audio_pattern, read_musiccaps
+from art2music.articaps.musiccaps import (DEFAULT_AUDIO_PATTERN, DEFAULT_MIDI_PATTERN, check_audio_pattern,
+                                          read_musiccaps)
 from art2music.articaps.planning import fingerprint, plan_pairs
 from art2music.articaps.shards import (BuildLayout, NoUsablePairs, ShardSpec, load_plan, mark_shard_done, merge_shards,
                                    plan_chunk_rows, publish_plan, shard_finished)
@@ -54,6 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
     inputs.add_argument("--audio", required=True, type=Path, help="folder of the downloaded MusicCaps clips")
     inputs.add_argument("--audio-pattern", default=DEFAULT_AUDIO_PATTERN,
                         help="clip file name in --audio; placeholders {ytid}, {start_s}, {end_s} (default %(default)s)")
+    inputs.add_argument("--midi", type=Path, default=None,
+                        help="folder of the clips' MIDI scores, written to the manifest's midi_path (MusicCaps has "
+                             "none; the demo corpus has one per clip)")
+    inputs.add_argument("--midi-pattern", default=DEFAULT_MIDI_PATTERN,
+                        help="score file name in --midi; same placeholders (default %(default)s)")
     parser.add_argument("--out", required=True, type=Path, help="output folder (manifest.csv, cache/, report.csv)")
     encoder = parser.add_argument_group("encoder")
     encoder.add_argument("--encoder-arch", default="ViT-H-14", help="OpenCLIP architecture (default %(default)s)")
@@ -107,6 +114,7 @@ def _check_options(args: argparse.Namespace) -> tuple[MatchConfig, SplitFraction
         raise UsageError("--workers and --batch-size must be at least 1")
     try:
         check_audio_pattern(args.audio_pattern)
+        check_audio_pattern(args.midi_pattern)
         return (MatchConfig(args.top_k, args.threshold, args.max_clip_uses, args.candidates), SplitFractions.parse(args.splits),
                 ShardSpec.parse(args.shard))
     except ValueError as error:
@@ -153,11 +161,13 @@ def run_build(args: argparse.Namespace) -> int:
 
     started = time.time()
     comments, skipped_artemis = read_artemis(args.artemis, args.wikiart)
-    clips, skipped_musiccaps = read_musiccaps(args.musiccaps, args.audio, args.audio_pattern)
+    clips, skipped_musiccaps = read_musiccaps(args.musiccaps, args.audio, args.audio_pattern, midi_dir=args.midi,
+                                              midi_pattern=args.midi_pattern)
     options: dict[str, Any] = {
         "encoder_arch": args.encoder_arch, "encoder_pretrained": _weights_identity(pretrained) if pretrained else None,
         "text_template": args.text_template, "seconds": args.seconds, "min_seconds": args.min_seconds,
         "num_samples": num_samples, "mel_config": mel_config.to_dict(), "audio_pattern": args.audio_pattern,
+        "midi_pattern": args.midi_pattern if args.midi else None,
         "text_model": str(args.text_model) if args.text_model else "bundled all-MiniLM-L6-v2",
         "top_k": match.top_k, "candidates": match.candidates, "threshold": match.threshold, "max_clip_uses": match.max_clip_uses,
         "splits": fractions.as_tuple(), "split_strata": "emotion", "seed": args.seed}

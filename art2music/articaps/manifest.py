@@ -1,6 +1,7 @@
 """The ArtiCaps manifest: one row per (painting comment, music clip) training pair.
 
-File format: UTF-8 CSV with a header and exactly these columns (:data:`COLUMNS`):
+File format: UTF-8 CSV with a header and exactly these columns (:data:`COLUMNS`; a manifest written before
+``midi_path`` existed, with :data:`COLUMNS_WITHOUT_MIDI`, still reads, every ``midi_path`` empty):
 
 ============  =====================================================================
 id            unique pair id (letters, digits, ``-``, ``_``, ``.``); names outputs
@@ -8,6 +9,8 @@ image_path    the painting image; relative paths are relative to the manifest's 
 comment       the viewer's comment about the painting (may be empty)
 emotion       one of the nine ArtEmis emotions (:mod:`art2music.emotions`)
 audio_path    the music clip; relative paths are relative to the manifest's folder
+midi_path     the clip's MIDI score (relative like ``audio_path``), empty when the dataset has none
+              (MusicCaps ships none; the demo corpus composes every clip as MIDI)
 caption       the MusicCaps-style caption of the clip (used for matching, not training)
 match_score   cosine similarity of comment and caption embeddings, in [-1, 1]
 split         ``train``, ``val`` or ``test``
@@ -29,7 +32,9 @@ from typing import Iterable, Sequence
 from vocoder.files import atomic_write_text
 from art2music.emotions import normalize_emotion
 
-COLUMNS: tuple[str, ...] = ("id", "image_path", "comment", "emotion", "audio_path", "caption", "match_score", "split")
+COLUMNS: tuple[str, ...] = ("id", "image_path", "comment", "emotion", "audio_path", "midi_path", "caption",
+                            "match_score", "split")
+COLUMNS_WITHOUT_MIDI: tuple[str, ...] = tuple(column for column in COLUMNS if column != "midi_path")
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 _ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
@@ -50,6 +55,7 @@ class ManifestRow:
     caption: str
     match_score: float
     split: str
+    midi_path: str = ""
 
     def validated(self) -> "ManifestRow":
         """Return a copy with the emotion canonicalised; raise ``ValueError`` on a bad field."""
@@ -96,7 +102,7 @@ class Manifest(Sequence[ManifestRow]):
         return self._index[pair_id]
 
     def resolve(self, path: str) -> Path:
-        """Absolute path of an ``image_path``/``audio_path`` value (relative to the manifest folder)."""
+        """Absolute path of an ``image_path``/``audio_path``/``midi_path`` value (relative to the manifest folder)."""
         candidate = Path(path).expanduser()
         return candidate if candidate.is_absolute() else (self.root / candidate)
 
@@ -138,7 +144,7 @@ def read_manifest(path: str | Path) -> Manifest:
         raise ManifestError(f"{path}: not UTF-8 at byte {error.start}; re-save the manifest as UTF-8") from error
     reader = csv.DictReader(io.StringIO(text))
     header = tuple(reader.fieldnames or ())
-    if header != COLUMNS:
+    if header not in (COLUMNS, COLUMNS_WITHOUT_MIDI):
         missing = [c for c in COLUMNS if c not in header]
         extra = [c for c in header if c not in COLUMNS]
         raise ManifestError(f"{path}: header must be {','.join(COLUMNS)}"
@@ -147,9 +153,9 @@ def read_manifest(path: str | Path) -> Manifest:
     for record in reader:
         line = reader.line_num
         if None in record or any(value is None for value in record.values()):
-            raise ManifestError(f"{path}:{line}: expected {len(COLUMNS)} fields")
+            raise ManifestError(f"{path}:{line}: expected {len(header)} fields")
         try:
-            rows.append(ManifestRow(**{f.name: record[f.name] for f in fields(ManifestRow)}).validated())
+            rows.append(ManifestRow(**{f.name: record.get(f.name, "") for f in fields(ManifestRow)}).validated())
         except ValueError as error:
             raise ManifestError(f"{path}:{line}: {error}") from error
     try:

@@ -6,7 +6,10 @@ Input formats, exactly as released:
   caption, author_id, is_balanced_subset, is_audioset_eval``;
 - the clips, downloaded by the user (MusicCaps ships no audio), in one folder, named by a pattern with
   the placeholders ``{ytid}``, ``{start_s}``, ``{end_s}`` (default ``{ytid}.wav``; any extension
-  libsndfile reads). Each file is taken to start at the clip's start (as MusicCaps downloaders cut them).
+  libsndfile reads). Each file is taken to start at the clip's start (as MusicCaps downloaders cut them);
+- optionally each clip's MIDI score in a second folder, by a pattern with the same placeholders (default
+  ``{ytid}.mid``). MusicCaps has none; the demo corpus composes every clip as MIDI. A clip without one keeps an
+  empty ``midi_path`` (no guessing from the audio file's name).
 
 Rows with a bad value are skipped and reported; rows whose clip file is missing are reported as
 ``missing_clip``.
@@ -26,6 +29,7 @@ MUSICCAPS_COLUMNS = ("ytid", "start_s", "end_s", "audioset_positive_labels", "as
                      "author_id", "is_balanced_subset", "is_audioset_eval")
 REQUIRED_COLUMNS = ("ytid", "start_s", "end_s", "caption")
 DEFAULT_AUDIO_PATTERN = "{ytid}.wav"
+DEFAULT_MIDI_PATTERN = "{ytid}.mid"
 PATTERN_FIELDS = ("ytid", "start_s", "end_s")
 _SAFE_ID = re.compile(r"[^A-Za-z0-9_-]")
 
@@ -40,6 +44,7 @@ class MusicClip:
         start_s, end_s: the clip's span in the YouTube video, seconds.
         caption: the musician-written caption.
         audio_path: the clip's file.
+        midi_path: the clip's MIDI score, or ``None`` when there is none.
     """
 
     line: int
@@ -48,6 +53,7 @@ class MusicClip:
     end_s: float
     caption: str
     audio_path: Path
+    midi_path: Path | None = None
 
     @property
     def clip_id(self) -> str:
@@ -68,7 +74,8 @@ def _seconds_text(value: float) -> str:
 
 
 def read_musiccaps(csv_path: str | Path, audio_dir: str | Path, pattern: str = DEFAULT_AUDIO_PATTERN,
-                   check_audio: bool = True) -> tuple[list[MusicClip], list[SkippedItem]]:
+                   check_audio: bool = True, midi_dir: str | Path | None = None,
+                   midi_pattern: str = DEFAULT_MIDI_PATTERN) -> tuple[list[MusicClip], list[SkippedItem]]:
     """Read the MusicCaps CSV and locate each clip's audio file.
 
     Args:
@@ -76,6 +83,8 @@ def read_musiccaps(csv_path: str | Path, audio_dir: str | Path, pattern: str = D
         audio_dir: the folder holding the clips.
         pattern: file name of a clip inside ``audio_dir`` (see the module docstring).
         check_audio: drop (and report as ``missing_clip``) rows whose file does not exist.
+        midi_dir: the folder of the clips' MIDI scores, if any; ``midi_pattern`` names a score in it. A clip whose
+            score is missing is kept with ``midi_path=None`` and reported as ``missing_midi``.
 
     Returns:
         ``(clips, skipped)`` in file order; a ``ytid`` listed twice keeps its first row.
@@ -83,12 +92,15 @@ def read_musiccaps(csv_path: str | Path, audio_dir: str | Path, pattern: str = D
     Raises:
         CsvFormatError: the CSV is missing or lacks a required column.
         ValueError: a bad ``pattern``.
-        FileNotFoundError: ``audio_dir`` is not a folder.
+        FileNotFoundError: ``audio_dir`` (or a given ``midi_dir``) is not a folder.
     """
     check_audio_pattern(pattern)
+    check_audio_pattern(midi_pattern)
     audio_dir = Path(audio_dir)
     if not audio_dir.is_dir():
         raise FileNotFoundError(f"MusicCaps audio folder {audio_dir} does not exist")
+    if midi_dir is not None and not Path(midi_dir).is_dir():
+        raise FileNotFoundError(f"MIDI folder {midi_dir} does not exist")
     records, skipped = read_csv_records(csv_path, REQUIRED_COLUMNS, "musiccaps")
     where = Path(csv_path).name
     clips: list[MusicClip] = []
@@ -122,5 +134,13 @@ def read_musiccaps(csv_path: str | Path, audio_dir: str | Path, pattern: str = D
         if check_audio and not path.is_file():
             skipped.append(SkippedItem("audio", str(path), "missing_clip", f"no such file (MusicCaps line {record.line})"))
             continue
-        clips.append(MusicClip(record.line, ytid, start_s, end_s, values["caption"], path))
+        midi_path = None
+        if midi_dir is not None:
+            midi_path = Path(midi_dir) / midi_pattern.format(ytid=ytid, start_s=_seconds_text(start_s),
+                                                             end_s=_seconds_text(end_s))
+            if not midi_path.is_file():
+                skipped.append(SkippedItem("midi", str(midi_path), "missing_midi",
+                                           f"no such file (MusicCaps line {record.line}); the clip is kept without MIDI"))
+                midi_path = None
+        clips.append(MusicClip(record.line, ytid, start_s, end_s, values["caption"], path, midi_path))
     return clips, skipped

@@ -50,7 +50,7 @@ def fingerprint(options: dict[str, Any], inputs: Sequence[str | Path], comments:
     for comment in comments:
         digest.update(f"{comment.line}:{comment.image_path}\n".encode("utf-8", "surrogateescape"))
     for clip in clips:
-        digest.update(f"{clip.line}:{clip.audio_path}\n".encode("utf-8", "surrogateescape"))
+        digest.update(f"{clip.line}:{clip.audio_path}:{clip.midi_path or ''}\n".encode("utf-8", "surrogateescape"))
     return digest.hexdigest()
 
 
@@ -112,7 +112,8 @@ def plan_pairs(comments: Sequence[ArtemisComment], clips: Sequence[MusicClip],
             row = ManifestRow(id=f"{comment.comment_id}-{clip.clip_id}", image_path=_relative(comment.image_path, manifest_dir),
                               comment=comment.comment, emotion=comment.emotion,
                               audio_path=_relative(clip.audio_path, manifest_dir), caption=clip.caption,
-                              match_score=pair.score, split=split)
+                              match_score=pair.score, split=split,
+                              midi_path=_relative(clip.midi_path, manifest_dir) if clip.midi_path else "")
             rows.append((comment.line, -pair.score, clip.line, row))
         stats["splits"][split] = {"paintings": sum(1 for s in painting_split.values() if s == split),
                                   "clips": int(len(clip_index)), "comments": int(len(comment_index)),

@@ -211,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
         build_started = time.time()
         code = build(["--artemis", str(raw / "artemis_dataset_release_v0.csv"), "--wikiart", str(raw / "wikiart"),
                       "--musiccaps", str(raw / "musiccaps-public.csv"), "--audio", str(raw / "audio"),
+                      "--midi", str(raw / "midi"),
                       "--out", str(args.out / "articaps"), "--encoder-arch", "art2music-tiny",
                       "--encoder-pretrained", pretrained, "--seconds", str(args.seconds), "--top-k", "1",
                       "--max-clip-uses", str(args.max_clip_uses), "--seed", str(args.seed),

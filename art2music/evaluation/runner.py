@@ -29,7 +29,7 @@ import torch
 
 from art2music.io.audio import AudioLoadError, load_clip, waveform_to_mel
 from art2music.io.hashing import file_sha256
-from art2music.articaps.manifest import ManifestRow
+from art2music.articaps.manifest import Manifest, ManifestRow
 from art2music.evaluation.aggregate import aggregate
 from art2music.evaluation.baselines import EmotionProbe, nearest_training_rows, training_mean_mel
 from art2music.evaluation.embeddings import VGGISH_MIN_SECONDS, AudioEmbedding, make_embeddings
@@ -233,20 +233,28 @@ class _Scorer:
 
 def train_emotion_probe(context: EvaluationContext, out_dir: Path) -> EmotionProbe:
     """Fit the emotion probe on the true training clips (features cached in OUT, keyed by the data)."""
-    probe = EmotionProbe(context.num_samples / context.pipe.sample_rate)
+    return fit_emotion_probe(context.manifest, context.train_rows, context.num_samples / context.pipe.sample_rate,
+                             out_dir, context.data_identity)
+
+
+def fit_emotion_probe(manifest: Manifest, train_rows: list[int], seconds: float, out_dir: Path,
+                      data_identity: str) -> EmotionProbe:
+    """Fit the emotion probe on the first ``seconds`` of the training rows' true clips; their features are cached in
+    ``OUT/emotion_probe_train.npz`` under a key of ``data_identity`` and ``seconds``."""
+    probe = EmotionProbe(seconds)
     cache_file = out_dir / "emotion_probe_train.npz"
-    key = hashlib.sha256(f"{context.data_identity}|{probe.seconds}".encode()).hexdigest()
+    key = hashlib.sha256(f"{data_identity}|{probe.seconds}".encode()).hexdigest()
     stored = read_item(cache_file) if cache_file.is_file() else None
     if stored is not None and stored[0].get("key") == key:
         record, arrays = stored
         return probe.fit(arrays["features"], record["labels"])
     features, labels = [], []
-    for row in context.train_rows:
+    for row in train_rows:
         try:
-            features.append(probe.features(context.manifest.resolve(context.manifest[row].audio_path)))
+            features.append(probe.features(manifest.resolve(manifest[row].audio_path)))
         except AudioLoadError:
             continue  # a training clip that cannot be read simply does not train the probe
-        labels.append(context.manifest[row].emotion)
+        labels.append(manifest[row].emotion)
     if len(set(labels)) < 2:
         raise EvaluationConfigError(f"only {len(labels)} training clips with {len(set(labels))} emotion(s) could be "
                                     f"read; the emotion probe needs clips of at least two emotions")

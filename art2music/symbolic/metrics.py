@@ -1,14 +1,19 @@
 """Symbolic music metrics, reimplemented after MusPy's definitions (Dong et al., 2020), on a piece's notes in seconds.
 
 All take a list of :class:`~art2music.symbolic.piece.Note` (drums, program -1, are left out of the pitch metrics) and
-the piece's tempo in BPM where beats matter; bars are 4 beats.
+the piece's tempo in BPM where beats matter; bars are 4 beats. Times are first put on a lattice of
+:data:`LATTICE` points per beat (exact integers, so a note on a beat stays on it whatever float rounding the seconds
+carry). ``tests/art2music/symbolic/test_metrics_muspy.py`` checks each against MusPy 0.5 on real and constructed files.
 
-- ``pitch_class_entropy``: Shannon entropy (bits) of the duration-free pitch-class histogram of the notes.
-- ``polyphony_rate``: share of sounding time steps (1/8 beat) with at least 2 pitches sounding.
-- ``scale_consistency``: the largest share of notes inside one major or natural-minor scale (24 candidates).
-- ``groove_consistency``: 1 − the mean Hamming distance (over 16 positions per bar) between the onset patterns of
-  neighbouring bars.
-- ``empty_beat_rate``: share of beats (up to the last note's end) in which no note sounds.
+- ``pitch_class_entropy``: Shannon entropy (bits) of the duration-free pitch-class histogram of the notes (MusPy's).
+- ``polyphony_rate``: share of time steps (``steps_per_beat`` per beat, from 0 to the last note's end) in which at
+  least 2 pitches sound (MusPy's ``polyphony_rate(threshold=1)``: MusPy counts steps with *more than* ``threshold``).
+- ``scale_consistency``: the largest share of notes inside one major or natural-minor scale (24 candidates; MusPy's).
+- ``groove_consistency``: 1 − the mean Hamming distance (over ``positions`` onset positions per bar, all notes) between
+  the onset patterns of neighbouring bars, over the bars the piece spans (MusPy's, except that MusPy also counts a
+  note ending exactly on a bar line as reaching into the next bar; 1.0 for a one-bar piece, where MusPy gives NaN).
+- ``empty_beat_rate``: share of beats (up to the last note's end, all notes) in which no note sounds (MusPy's,
+  except that MusPy counts a note ending exactly on a beat as sounding in the next beat).
 - ``notes_per_second`` and the tempo.
 And for the emotion checks: :func:`estimate_key` (Krumhansl-Kessler key profiles, Krumhansl 1990) and
 :func:`judge_va`, an independent feature-based VA estimate (mode → valence; tempo and density → arousal).
@@ -30,8 +35,23 @@ _MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
 _MINOR_SCALE = (0, 2, 3, 5, 7, 8, 10)
 
 
+LATTICE = 3840
+"""Lattice points per beat: a multiple of the usual MIDI resolutions (96, 120, 384, 480, 960 ticks per beat)."""
+
+
 def _pitched(notes: Sequence[Note]) -> list[Note]:
     return [note for note in notes if note.program >= 0]
+
+
+def _lattice(seconds: float, tempo_bpm: float) -> int:
+    """A time in seconds → the nearest lattice point (beats × :data:`LATTICE`)."""
+    return int(round(seconds * tempo_bpm / 60.0 * LATTICE))
+
+
+def _spans(notes: Sequence[Note], tempo_bpm: float) -> np.ndarray:
+    """``(N, 2)`` int64 start and end of each note in lattice points."""
+    return np.array([(_lattice(note.start, tempo_bpm), _lattice(note.end, tempo_bpm)) for note in notes],
+                    dtype=np.int64).reshape(-1, 2)
 
 
 def pitch_class_entropy(notes: Sequence[Note]) -> float:
@@ -42,18 +62,23 @@ def pitch_class_entropy(notes: Sequence[Note]) -> float:
     return float(-(share * np.log2(share)).sum())
 
 
-def polyphony_rate(notes: Sequence[Note], tempo_bpm: float, threshold: int = 2) -> float:
-    pitched = _pitched(notes)
-    if not pitched:
+def polyphony_rate(notes: Sequence[Note], tempo_bpm: float, threshold: int = 2, steps_per_beat: int = 24) -> float:
+    """Share of the ``steps_per_beat``-per-beat time steps up to the last note's end (drums included in the length,
+    as in MusPy) in which at least ``threshold`` pitched notes sound. ``LATTICE`` must be a multiple of
+    ``steps_per_beat`` (24, the default, resolves sixteenths and triplets)."""
+    if LATTICE % steps_per_beat:
+        raise ValueError(f"steps_per_beat must divide {LATTICE}, got {steps_per_beat}")
+    if not notes:
         return 0.0
-    step = 60.0 / tempo_bpm / 8
-    steps = int(math.ceil(max(note.end for note in pitched) / step))
-    sounding = np.zeros((steps + 1, 128), dtype=bool)
-    for note in pitched:
-        sounding[int(note.start / step):max(int(note.start / step) + 1, int(note.end / step)), note.pitch] = True
-    counts = sounding.sum(axis=1)
-    active = counts > 0
-    return float((counts >= threshold).sum() / max(1, active.sum()))
+    step = LATTICE // steps_per_beat
+    steps = int(round(_spans(notes, tempo_bpm)[:, 1].max() / step))
+    if steps < 1:
+        return 0.0
+    sounding = np.zeros((steps, 128), dtype=bool)
+    pitched = _pitched(notes)
+    for note, (start, end) in zip(pitched, _spans(pitched, tempo_bpm)):
+        sounding[int(round(start / step)):int(round(end / step)), note.pitch] = True
+    return float((sounding.sum(axis=1) >= threshold).sum() / steps)
 
 
 def scale_consistency(notes: Sequence[Note]) -> float:
@@ -69,27 +94,31 @@ def scale_consistency(notes: Sequence[Note]) -> float:
 
 
 def groove_consistency(notes: Sequence[Note], tempo_bpm: float, positions: int = 16) -> float:
+    """1 − mean Hamming distance between neighbouring bars' onset patterns at ``positions`` per bar (0..1)."""
     if not notes:
         return 0.0
-    bar = 4 * 60.0 / tempo_bpm
-    bars = int(max(note.start for note in notes) // bar) + 1
+    spans = _spans(notes, tempo_bpm)
+    bar = 4 * LATTICE
+    bars = max(1, -(-int(spans[:, 1].max()) // bar))  # the bars the piece spans (ceil)
     if bars < 2:
         return 1.0
     pattern = np.zeros((bars, positions), dtype=bool)
-    for note in notes:
-        index = int(note.start // bar)
-        pattern[index, min(positions - 1, int((note.start - index * bar) / bar * positions))] = True
+    for start in spans[:, 0]:
+        index = min(int(start) // bar, bars - 1)
+        pattern[index, (int(start) - index * bar) * positions // bar] = True
     return float(1.0 - np.mean(np.logical_xor(pattern[1:], pattern[:-1]).mean(axis=1)))
 
 
 def empty_beat_rate(notes: Sequence[Note], tempo_bpm: float) -> float:
+    """Share of the beats up to the last note's end in which no note (drums included) sounds."""
     if not notes:
         return 1.0
-    beat = 60.0 / tempo_bpm
-    beats = int(math.ceil(max(note.end for note in notes) / beat))
-    filled = np.zeros(max(1, beats), dtype=bool)
-    for note in notes:
-        filled[int(note.start // beat):max(int(note.start // beat) + 1, int(math.ceil(note.end / beat)))] = True
+    spans = _spans(notes, tempo_bpm)
+    beats = max(1, -(-int(spans[:, 1].max()) // LATTICE))
+    filled = np.zeros(beats, dtype=bool)
+    for start, end in spans:
+        first = int(start) // LATTICE
+        filled[first:max(first + 1, -(-int(end) // LATTICE))] = True
     return float(1.0 - filled.mean())
 
 
@@ -139,12 +168,19 @@ def piece_metrics(notes: Sequence[Note], tempo_bpm: float) -> dict[str, float]:
             "tempo_bpm": float(tempo_bpm)}
 
 
-def longest_shared_run(generated: Sequence[int], corpus: Sequence[Sequence[int]]) -> tuple[int, int]:
+def longest_shared_run(generated: Sequence[int], corpus: Sequence[Sequence[int]],
+                       grams: dict[int, set] | None = None) -> tuple[int, int]:
     """``(length, start)``: the longest run of consecutive tokens of ``generated`` (beginning at ``start``) that also
-    occurs in one corpus sequence (binary search over the length with sets of n-grams)."""
+    occurs in one corpus sequence (binary search over the length with sets of n-grams). ``grams``, a dict kept by the
+    caller, caches the corpus's n-gram sets by length across calls with the same corpus."""
+    grams = {} if grams is None else grams
+
     def first_shared(length: int) -> int:
-        grams = {tuple(sequence[k:k + length]) for sequence in corpus for k in range(len(sequence) - length + 1)}
-        return next((k for k in range(len(generated) - length + 1) if tuple(generated[k:k + length]) in grams), -1)
+        if length not in grams:
+            grams[length] = {tuple(sequence[k:k + length]) for sequence in corpus
+                             for k in range(len(sequence) - length + 1)}
+        return next((k for k in range(len(generated) - length + 1) if tuple(generated[k:k + length]) in grams[length]),
+                    -1)
 
     low, high, start = 0, len(generated), 0
     while low < high:

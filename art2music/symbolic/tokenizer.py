@@ -7,7 +7,7 @@ Kundu et al. 2024, also uses BPE). The trained tokenizer is one JSON file (``tok
 the model and checked on load (:func:`load_tokenizer`).
 
 Reading MIDI is where bad files show up: :func:`read_score` raises :class:`BadMidiError` with a reason
-(``corrupt``, ``empty``, ``no_notes``, ``absurd_tempo``) and :func:`read_scores` skips such files and
+(``missing``, ``corrupt``, ``empty``, ``no_notes``, ``absurd_tempo``) and :func:`read_scores` skips such files and
 reports them by name.
 """
 
@@ -23,7 +23,10 @@ if TYPE_CHECKING:
 
 TOKENIZER_FILE = "tokenizer.json"
 TEMPO_RANGE_BPM = (30.0, 300.0)
-"""Tempi a piece may use (beats per minute); outside it a file is reported as ``absurd_tempo``."""
+"""Tempi the tokens can write (beats per minute); miditok clamps a tempo outside it to the nearest end."""
+ABSURD_TEMPO_BPM = (10.0, 400.0)
+"""Outside this a file's tempo is not music but a broken header (e.g. a zero or huge microseconds-per-beat value):
+the file is reported as ``absurd_tempo`` and skipped."""
 BEAT_RESOLUTION = {(0, 4): 8, (4, 12): 4}
 """Positions per beat by note length in beats: eighth-of-a-beat grid for notes under a bar, quarter above
 (miditok's ``beat_res``; the demo composer writes nothing finer than sixteenth notes)."""
@@ -32,7 +35,8 @@ DEFAULT_VOCAB_SIZE = 1000
 
 
 class BadMidiError(ValueError):
-    """A MIDI file that cannot be used: ``reason`` is ``corrupt``, ``empty``, ``no_notes`` or ``absurd_tempo``."""
+    """A MIDI file that cannot be used: ``reason`` is ``missing``, ``corrupt``, ``empty``, ``no_notes`` or
+    ``absurd_tempo``."""
 
     def __init__(self, path: str | os.PathLike, reason: str, detail: str):
         self.path, self.reason, self.detail = Path(path), reason, detail
@@ -64,9 +68,9 @@ def check_score(score, path: str | os.PathLike):
         raise BadMidiError(path, "no_notes", "the file holds no notes")
     for tempo in score.tempos:
         bpm = float(tempo.qpm)
-        if not TEMPO_RANGE_BPM[0] <= bpm <= TEMPO_RANGE_BPM[1]:
-            raise BadMidiError(path, "absurd_tempo", f"tempo {bpm:.1f} bpm is outside {TEMPO_RANGE_BPM[0]:g}-"
-                                                     f"{TEMPO_RANGE_BPM[1]:g}")
+        if not ABSURD_TEMPO_BPM[0] <= bpm <= ABSURD_TEMPO_BPM[1]:
+            raise BadMidiError(path, "absurd_tempo", f"tempo {bpm:.1f} bpm is outside {ABSURD_TEMPO_BPM[0]:g}-"
+                                                     f"{ABSURD_TEMPO_BPM[1]:g}")
     return score
 
 
@@ -74,11 +78,13 @@ def read_score(path: str | os.PathLike):
     """Read a MIDI file as a symusic Score, checked by :func:`check_score`.
 
     Raises:
-        BadMidiError: missing/empty/corrupt file, no notes, or a tempo outside :data:`TEMPO_RANGE_BPM`.
+        BadMidiError: missing/empty/corrupt file, no notes, or a tempo outside :data:`ABSURD_TEMPO_BPM`.
     """
     from symusic import Score
 
     path = Path(path)
+    if not path.exists():
+        raise BadMidiError(path, "missing", "no such file")
     try:
         size = path.stat().st_size
     except OSError as error:
@@ -93,7 +99,8 @@ def read_score(path: str | os.PathLike):
 
 
 def read_scores(paths: Iterable[str | os.PathLike]) -> tuple[list, list[Path], list[SkippedMidi]]:
-    """Read every file; returns ``(scores, their paths, skipped)``: bad files are left out and named."""
+    """Read every file; returns ``(scores, their paths, skipped)``: bad files are left out and named (callers print
+    :func:`skipped_lines`)."""
     scores, kept, skipped = [], [], []
     for path in paths:
         try:
@@ -102,6 +109,14 @@ def read_scores(paths: Iterable[str | os.PathLike]) -> tuple[list, list[Path], l
         except BadMidiError as error:
             skipped.append(SkippedMidi(error.path.name, error.reason, error.detail))
     return scores, kept, skipped
+
+
+def skipped_lines(skipped: Sequence[SkippedMidi], total: int, what: str = "MIDI") -> list[str]:
+    """One line per skipped file (``skipped NAME: REASON: DETAIL``) and a count line, or nothing if none was."""
+    if not skipped:
+        return []
+    return [f"skipped {bad.name}: {bad.reason}: {bad.detail}" for bad in skipped] + [
+        f"{len(skipped)} of {total} {what} files skipped"]
 
 
 def train_tokenizer(paths: Sequence[str | os.PathLike], vocab_size: int = DEFAULT_VOCAB_SIZE):

@@ -1,13 +1,16 @@
 """The symbolic engine's datamodule: (painting pixels, target VA, REMI+BPE tokens) pairs, split apart.
 
-On construction it gathers the corpus (:mod:`art2music.symbolic.corpus`: demo paintings and pieces, more pieces
-composed on the spot, EMOPIA if given), skips bad MIDI files (named on stderr), trains the BPE tokenizer on the
-*train* pieces (or reuses ``work_dir/tokenizer.json``), tokenizes every piece and loads every painting, so
-``vocab_size`` and the special ids can be linked into the model by the CLI.
+On construction it gathers the corpus: the paintings (``image_path``) and pieces (``midi_path``) of an ArtiCaps
+manifest with the manifest's splits (:func:`read_manifest_corpus`), more pieces composed on the spot
+(:mod:`art2music.symbolic.corpus`), EMOPIA if given; skips bad MIDI files (each named on stderr, then a count), trains
+the BPE tokenizer on the *train* pieces (or reuses ``work_dir/tokenizer.json``), tokenizes every piece and loads every
+painting, so ``vocab_size`` and the special ids can be linked into the model by the CLI. Using the manifest's splits
+means the held-out paintings and pieces are the ones ``art2music evaluate`` scores on.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from functools import partial
 from pathlib import Path
@@ -16,10 +19,34 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from art2music.symbolic.corpus import (Painting, Piece, compose_pieces, pair_by_va, pair_same_emotion,
-                                       read_demo_corpus)
+from art2music.symbolic.corpus import Painting, Piece, compose_pieces, emotion_va, pair_by_va, pair_same_emotion
 from art2music.symbolic.tokenizer import (TOKENIZER_FILE, load_tokenizer, read_scores, save_tokenizer, score_to_ids,
-                                          token_facts, train_tokenizer)
+                                          skipped_lines, token_facts, train_tokenizer)
+
+
+def read_manifest_corpus(manifest_path: str | os.PathLike) -> tuple[list[Painting], list[Piece]]:
+    """The distinct paintings (``image_path``) and MIDI pieces (``midi_path``) of an ArtiCaps manifest, each with the
+    most frequent emotion of its rows (its VA that emotion's) and the manifest's split (the builder keeps a painting,
+    and a clip, in one split).
+
+    Raises:
+        FileNotFoundError: no manifest there.  ValueError: a malformed manifest, or one without any ``midi_path``.
+    """
+    from art2music.articaps.manifest import read_manifest
+    from art2music.articaps.splits import majority_labels
+
+    manifest = read_manifest(manifest_path)
+    found: dict[str, list] = {"image_path": [], "midi_path": []}
+    for column, kind in (("image_path", Painting), ("midi_path", Piece)):
+        values = [(getattr(row, column), row) for row in manifest if getattr(row, column)]
+        emotions = majority_labels((value, row.emotion) for value, row in values)
+        splits = {value: row.split for value, row in values}
+        found[column] = [kind(manifest.resolve(value), emotions[value], *emotion_va(emotions[value]), splits[value])
+                         for value in dict.fromkeys(value for value, _ in values)]
+    if not found["midi_path"]:
+        raise ValueError(f"{manifest_path} names no MIDI (its midi_path column is empty or absent): rebuild it with "
+                         f"`art2music build-articaps --midi DIR` (the demo corpus: `make demo-data ARGS=--rebuild`)")
+    return found["image_path"], found["midi_path"]
 
 
 class PairDataset(Dataset):
@@ -54,7 +81,7 @@ class SymbolicDataModule(L.LightningDataModule):
     """Painting-piece pairs for the symbolic engine.
 
     Args:
-        raw_dir: a demo corpus ``raw/`` folder (``demo_labels.csv``, ``wikiart/``, ``midi/``).
+        manifest: an ArtiCaps ``manifest.csv`` whose rows name MIDI pieces (``midi_path``; the demo corpus's does).
         work_dir: where the composed pieces and ``tokenizer.json`` are kept (reused by later runs).
         composed_per_emotion, composed_seconds: extra pieces composed per emotion, and their length.
         emopia_dir: an EMOPIA release folder, paired with paintings by VA distance (non-commercial license).
@@ -62,14 +89,14 @@ class SymbolicDataModule(L.LightningDataModule):
         pairs_per_painting: pieces drawn per training painting (pairs per epoch = paintings × this).
     """
 
-    def __init__(self, raw_dir: str = "datasets/demo/raw", work_dir: str = "runs/midi-demo/data",
+    def __init__(self, manifest: str = "datasets/demo/articaps/manifest.csv", work_dir: str = "runs/midi-demo/data",
                  composed_per_emotion: int = 60, composed_seconds: float = 12.0, emopia_dir: str | None = None,
                  vocab_size: int = 1000, image_size: int = 64, max_tokens: int = 512, pairs_per_painting: int = 8,
                  batch_size: int = 16, num_workers: int = 0, seed: int = 0):
         super().__init__()
         self.save_hyperparameters()
         self.work_dir = Path(work_dir)
-        paintings, pieces = read_demo_corpus(raw_dir, seed)
+        paintings, pieces = read_manifest_corpus(manifest)
         emotions = sorted({painting.emotion for painting in paintings})
         if composed_per_emotion:
             pieces += compose_pieces(self.work_dir / "composed", emotions, composed_per_emotion, composed_seconds, seed)
@@ -78,11 +105,13 @@ class SymbolicDataModule(L.LightningDataModule):
 
             emopia, ignored = read_emopia(emopia_dir, seed)
             pieces += emopia
+            for name in ignored:
+                print(f"midi data: ignored {name}: not an EMOPIA name (Q{{1..4}}_<song>_<n>.mid)", file=sys.stderr)
             if ignored:
-                print(f"midi data: ignored {len(ignored)} non-EMOPIA file names, e.g. {ignored[:3]}", file=sys.stderr)
+                print(f"midi data: {len(ignored)} files in {emopia_dir} ignored", file=sys.stderr)
         scores, kept, skipped = read_scores(piece.path for piece in pieces)
-        for bad in skipped:
-            print(f"midi data: skipped {bad.name}: {bad.reason}: {bad.detail}", file=sys.stderr)
+        for line in skipped_lines(skipped, len(pieces)):
+            print(f"midi data: {line}", file=sys.stderr)
         by_path = {piece.path: piece for piece in pieces}
         self.pieces: list[Piece] = [by_path[path] for path in kept]
         tokenizer_path = self.work_dir / TOKENIZER_FILE

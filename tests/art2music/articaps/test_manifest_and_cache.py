@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from art2music.articaps.feature_cache import CacheMismatchError, FeatureCache
-from art2music.articaps.manifest import COLUMNS, Manifest, ManifestError, ManifestRow, read_manifest
+from art2music.articaps.manifest import COLUMNS, COLUMNS_WITHOUT_MIDI, Manifest, ManifestError, ManifestRow, read_manifest
 from vocoder.mel import MelConfig
 
 
@@ -38,8 +38,8 @@ def test_manifest_round_trip(tmp_path):
     ("x1,i.jpg,c,awe,a.wav,cap,0.5", "expected 8 fields"),
 ])
 def test_bad_rows_name_the_line(tmp_path, bad_line, message):
-    path = tmp_path / "manifest.csv"
-    path.write_text(",".join(COLUMNS) + "\nok1,i.jpg,c,awe,a.wav,cap,0.5,train\n" + bad_line + "\n")
+    path = tmp_path / "manifest.csv"  # a manifest written before midi_path existed
+    path.write_text(",".join(COLUMNS_WITHOUT_MIDI) + "\nok1,i.jpg,c,awe,a.wav,cap,0.5,train\n" + bad_line + "\n")
     with pytest.raises(ManifestError, match=f"manifest.csv:3: .*{message}" if "fields" not in message else message):
         read_manifest(path)
 
@@ -49,10 +49,10 @@ def test_bad_header_duplicates_and_encoding(tmp_path):
     path.write_text("id,image\n")
     with pytest.raises(ManifestError, match="missing"):
         read_manifest(path)
-    path.write_text(",".join(COLUMNS) + "\nd,i,c,awe,a,cap,0.5,train\nd,i,c,awe,a,cap,0.5,train\n")
+    path.write_text(",".join(COLUMNS) + "\nd,i,c,awe,a,,cap,0.5,train\nd,i,c,awe,a,,cap,0.5,train\n")
     with pytest.raises(ManifestError, match="duplicate id 'd'"):
         read_manifest(path)
-    path.write_bytes((",".join(COLUMNS) + "\nd,i,caf\xe9,awe,a,cap,0.5,train\n").encode("latin-1"))
+    path.write_bytes((",".join(COLUMNS) + "\nd,i,caf\xe9,awe,a,,cap,0.5,train\n").encode("latin-1"))
     with pytest.raises(ManifestError, match="not UTF-8"):
         read_manifest(path)
     with pytest.raises(FileNotFoundError, match="build-articaps"):

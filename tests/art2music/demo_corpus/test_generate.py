@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -36,6 +37,9 @@ def test_small_corpus_builds_and_its_emotions_are_learnable(tmp_path):
     assert cache.is_complete() and cache.frames == num_frames(round(1.5 * 22050) + 256)
     assert cache.encoder_spec["arch"] == "art2music-tiny"
     assert len(manifest) >= 0.7 * len(comments)
+    for row in manifest:  # every clip's MIDI is named beside its audio, relative to the manifest
+        assert Path(row.midi_path).stem == Path(row.audio_path).stem and Path(row.midi_path).suffix == ".mid"
+        assert manifest.resolve(row.midi_path).resolve() == (raw / "midi" / Path(row.midi_path).name).resolve()
     summary = json.loads((out / "demo_corpus.json").read_text())
     signal = summary["learnable_signal"]
     # The bar: at least twice chance on held-out items, from mels and from pixels.

@@ -6,7 +6,7 @@ import mido
 import pytest
 
 from art2music.symbolic.tokenizer import (BadMidiError, ids_to_score, load_tokenizer, read_score, read_scores,
-                                          save_tokenizer, score_to_ids)
+                                          save_tokenizer, score_to_ids, skipped_lines)
 
 
 def _notes(score) -> set[tuple[int, int, int]]:
@@ -59,12 +59,15 @@ def test_bad_files_are_skipped_and_named(tmp_path, demo_midis):
     (tmp_path / "empty.mid").write_bytes(b"")
     (tmp_path / "corrupt.mid").write_bytes(b"MThd\x00\x00\x00\x06garbage-bytes")
     bad = [tmp_path / "empty.mid", tmp_path / "corrupt.mid", _midi_with(tmp_path / "silent.mid", 120, 0),
-           _midi_with(tmp_path / "fast.mid", 2000, 4), tmp_path / "missing.mid"]
-    scores, kept, skipped = read_scores([demo_midis[0], *bad])
-    assert kept == [demo_midis[0]] and len(scores) == 1
-    assert {(s.name, s.reason) for s in skipped} == {("empty.mid", "empty"), ("corrupt.mid", "corrupt"),
+           _midi_with(tmp_path / "fast.mid", 2000, 4), _midi_with(tmp_path / "slow.mid", 6, 4), tmp_path / "missing.mid"]
+    scores, kept, skipped = read_scores([demo_midis[0], *bad, _midi_with(tmp_path / "quick.mid", 350, 3)])
+    assert kept == [demo_midis[0], tmp_path / "quick.mid"] and len(scores) == 2  # 350 bpm is fast, not absurd
+    assert [(s.name, s.reason) for s in skipped] == [("empty.mid", "empty"), ("corrupt.mid", "corrupt"),
                                                      ("silent.mid", "no_notes"), ("fast.mid", "absurd_tempo"),
-                                                     ("missing.mid", "corrupt")}
+                                                     ("slow.mid", "absurd_tempo"), ("missing.mid", "missing")]
+    lines = skipped_lines(skipped, 8)
+    assert len(lines) == 7 and lines[4].startswith("skipped slow.mid: absurd_tempo: tempo 6.0 bpm")
+    assert lines[-1] == "6 of 8 MIDI files skipped" and skipped_lines([], 8) == []
     with pytest.raises(BadMidiError, match="fast.mid: absurd_tempo"):
         read_score(tmp_path / "fast.mid")
     assert read_score(_midi_with(tmp_path / "fine.mid", 90, 3)) is not None

@@ -13,26 +13,31 @@ pytest.importorskip("miditok")
 pytest.importorskip("lightning")
 
 
-def _tiny_raw(root: Path) -> Path:
+def _tiny_manifest(root: Path) -> Path:
+    """A demo-shaped ArtiCaps manifest: per emotion 4 paintings and 4 composed pieces (2 train, 1 val, 1 test),
+    paired one to one, and a corrupt MIDI file named by a training row."""
+    from art2music.articaps.manifest import Manifest, ManifestRow
     from art2music.demo_corpus.composition import compose
     from art2music.demo_corpus.profiles import PROFILES
 
     raw = root / "raw"
-    rows = ["kind,key,emotion"]
+    (raw / "wikiart" / "Style").mkdir(parents=True)
+    (raw / "midi").mkdir()
+    rows = []
     for e, emotion in enumerate(("amusement", "sadness")):
-        for k in range(4):
-            folder = raw / "wikiart" / "Style"
-            folder.mkdir(parents=True, exist_ok=True)
+        for k, split in enumerate(("train", "train", "val", "test")):
             shade = 220 if emotion == "amusement" else 40
-            Image.fromarray(np.full((24, 24, 3), shade, dtype=np.uint8)).save(folder / f"{emotion}-{k}.jpg")
-            rows.append(f"painting,Style/{emotion}-{k},{emotion}")
-            (raw / "midi").mkdir(exist_ok=True)
+            Image.fromarray(np.full((24, 24, 3), shade, dtype=np.uint8)).save(raw / "wikiart" / "Style" / f"{emotion}-{k}.jpg")
             compose(PROFILES[emotion], np.random.default_rng(10 * e + k), 3.0).midi.save(str(raw / "midi" / f"{emotion}{k}.mid"))
-            rows.append(f"clip,{emotion}{k},{emotion}")
+            rows.append(ManifestRow(id=f"{emotion}{k}", image_path=f"raw/wikiart/Style/{emotion}-{k}.jpg", comment="c",
+                                    emotion=emotion, audio_path=f"raw/audio/{emotion}{k}.wav", caption="a caption",
+                                    match_score=0.5, split=split, midi_path=f"raw/midi/{emotion}{k}.mid"))
     (raw / "midi" / "broken.mid").write_bytes(b"MThd junk")
-    rows.append("clip,broken,sadness")
-    (raw / "demo_labels.csv").write_text("\n".join(rows) + "\n")
-    return raw
+    rows.append(ManifestRow(id="broken", image_path="raw/wikiart/Style/sadness-0.jpg", comment="c", emotion="sadness",
+                            audio_path="raw/audio/broken.wav", caption="a caption", match_score=0.5, split="train",
+                            midi_path="raw/midi/broken.mid"))
+    Manifest(rows, root).write(root / "manifest.csv")
+    return root / "manifest.csv"
 
 
 def test_fit_resume_and_export(tmp_path, capsys):
@@ -40,9 +45,10 @@ def test_fit_resume_and_export(tmp_path, capsys):
     from art2music.training.midi_cli import main
     from art2music.training.midi_export import export_checkpoint
 
-    raw = _tiny_raw(tmp_path)
+    manifest = _tiny_manifest(tmp_path)
+    raw = tmp_path / "raw"
     run = tmp_path / "run"
-    common = ["--config", "configs/demo/midi.yaml", f"--data.raw_dir={raw}", f"--data.work_dir={run}/data",
+    common = ["--config", "configs/demo/midi.yaml", f"--data.manifest={manifest}", f"--data.work_dir={run}/data",
               "--data.composed_per_emotion=2", "--data.composed_seconds=3", "--data.vocab_size=560",
               "--data.batch_size=4", "--data.pairs_per_painting=2", "--model.d_model=32", "--model.ffn_dim=64",
               "--model.max_tokens=96", "--model.image_size=32", "--model.regressor_steps=5",
@@ -51,7 +57,8 @@ def test_fit_resume_and_export(tmp_path, capsys):
               f"--trainer.callbacks.dirpath={run}/checkpoints", "--trainer.callbacks.save_last=true",
               "--trainer.callbacks.every_n_train_steps=1"]
     assert main(["fit", *common, "--trainer.max_steps=2"]) == 0
-    assert "skipped broken.mid: corrupt" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "skipped broken.mid: corrupt" in err and "1 of 13 MIDI files skipped" in err  # 8 pieces + 4 composed + 1
     last = run / "checkpoints" / "last.ckpt"
     first = torch.load(last, map_location="cpu", weights_only=True)
     assert first["global_step"] == 2 and bool(first["state_dict"]["regressor_ready"])
@@ -63,3 +70,46 @@ def test_fit_resume_and_export(tmp_path, capsys):
     folder = export_checkpoint(last, run / "data" / "tokenizer.json", tmp_path / "exported")
     pipe = Art2Midi.from_pretrained(folder)
     assert pipe.model.config.d_model == 32 and pipe.predict_va([raw / "wikiart" / "Style" / "sadness-0.jpg"]).shape == (1, 2)
+
+
+def test_the_datamodule_reads_paintings_pieces_and_splits_from_the_manifest(tmp_path):
+    from art2music.articaps.manifest import Manifest, read_manifest
+    from art2music.training.midi_data import read_manifest_corpus
+
+    manifest_path = _tiny_manifest(tmp_path)
+    paintings, pieces = read_manifest_corpus(manifest_path)
+    assert len(paintings) == 8 and len(pieces) == 9  # sadness-0.jpg is named twice; broken.mid is one more piece
+    assert {(p.path.name, p.split) for p in pieces} >= {("amusement3.mid", "test"), ("sadness2.mid", "val")}
+    assert all(p.path.is_file() and p.path.parent == tmp_path / "raw" / "midi" for p in pieces)
+    amusement = [p for p in paintings if p.emotion == "amusement"]
+    assert len(amusement) == 4 and all(p.valence > 0 for p in amusement)
+    assert [p.split for p in amusement] == ["train", "train", "val", "test"]
+    rows = read_manifest(manifest_path)
+    no_midi = Manifest([row.__class__(**{**row.__dict__, "midi_path": ""}) for row in rows], tmp_path)
+    no_midi.write(tmp_path / "no-midi.csv")
+    with pytest.raises(ValueError, match="names no MIDI"):
+        read_manifest_corpus(tmp_path / "no-midi.csv")
+
+
+def test_bad_emopia_files_are_named_and_counted_and_the_good_ones_used(tmp_path, capsys):
+    import shutil
+
+    from art2music.training.midi_data import SymbolicDataModule
+
+    manifest = _tiny_manifest(tmp_path)
+    emopia = tmp_path / "EMOPIA" / "midis"
+    emopia.mkdir(parents=True)
+    shutil.copy(tmp_path / "raw" / "midi" / "amusement0.mid", emopia / "Q1_songA_0.mid")
+    shutil.copy(tmp_path / "raw" / "midi" / "sadness1.mid", emopia / "Q3_songB_1.mid")
+    (emopia / "Q2_songC_0.mid").write_bytes(b"")                                  # empty
+    (emopia / "Q4_songD_0.mid").write_bytes(b"MThd\x00\x00\x00\x06 garbage")     # corrupt
+    shutil.copy(tmp_path / "raw" / "midi" / "sadness0.mid", emopia / "cover.mid")  # not an EMOPIA name
+    data = SymbolicDataModule(manifest=str(manifest), work_dir=str(tmp_path / "work"), composed_per_emotion=0,
+                              emopia_dir=str(emopia.parent), vocab_size=560, image_size=16)
+    err = capsys.readouterr().err
+    assert "ignored cover.mid: not an EMOPIA name" in err and "1 files in" in err
+    assert "skipped Q2_songC_0.mid: empty" in err and "skipped Q4_songD_0.mid: corrupt" in err
+    assert "skipped broken.mid: corrupt" in err and "3 of 13 MIDI files skipped" in err  # 9 manifest + 4 EMOPIA
+    names = {piece.path.name for piece in data.pieces}
+    assert {"Q1_songA_0.mid", "Q3_songB_1.mid"} <= names and not names & {"Q2_songC_0.mid", "Q4_songD_0.mid"}
+    assert len(data.sequences) == len(data.pieces) == 10

@@ -97,13 +97,17 @@ class Attention(nn.Module):
             if cache is not None:
                 cache[f"{name}.k"], cache[f"{name}.v"] = key, value
         mask = None
-        if causal:
+        if causal and query.shape[2] > 1:  # one new query may see every cached key
             past = key.shape[2] - query.shape[2]
             steps = torch.arange(query.shape[2], device=x.device).unsqueeze(1) + past
             mask = torch.arange(key.shape[2], device=x.device).unsqueeze(0) <= steps  # (T, past + T)
         attended = F.scaled_dot_product_attention(query, key, value, attn_mask=mask,
                                                   dropout_p=self.dropout if self.training else 0.0)
         return self.out(attended.transpose(1, 2).flatten(2))
+
+
+def _identity(x: torch.Tensor) -> torch.Tensor:
+    return x
 
 
 class DecoderLayer(nn.Module):
@@ -120,9 +124,10 @@ class DecoderLayer(nn.Module):
         self.drop = nn.Dropout(config.dropout)
 
     def forward(self, x: torch.Tensor, memory: torch.Tensor, cache: KVCache | None, index: int) -> torch.Tensor:
-        x = x + self.drop(self.self_attention(self.self_norm(x), None, True, cache, f"self.{index}"))
-        x = x + self.drop(self.cross_attention(self.cross_norm(x), memory, False, cache, f"cross.{index}"))
-        return x + self.drop(self.ffn(self.ffn_norm(x)))
+        drop = self.drop if self.training else _identity  # no module call per step when sampling
+        x = x + drop(self.self_attention(self.self_norm(x), None, True, cache, f"self.{index}"))
+        x = x + drop(self.cross_attention(self.cross_norm(x), memory, False, cache, f"cross.{index}"))
+        return x + drop(self.ffn(self.ffn_norm(x)))
 
 
 class SymbolicModel(nn.Module):

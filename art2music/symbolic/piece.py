@@ -32,11 +32,13 @@ class Note:
 
 
 class MidiPiece:
-    """A generated piece. ``score``: a symusic Score; ``tokens``: the token ids it was decoded from."""
+    """A generated piece. ``score``: a symusic Score; ``tokens``: the token ids it was decoded from; ``bars``: its
+    length in whole bars when it was written to a length (``None``: it ends with its last note)."""
 
-    def __init__(self, score, tokens: list[int] | None = None):
+    def __init__(self, score, tokens: list[int] | None = None, bars: int | None = None):
         self.score = score
         self.tokens = list(tokens or [])
+        self.bars = bars
 
     @property
     def notes(self) -> list[Note]:
@@ -51,6 +53,13 @@ class MidiPiece:
     def seconds(self) -> float:
         """Time from the start to the end of the last note, in seconds."""
         return max((note.end for note in self.notes), default=0.0)
+
+    @property
+    def bar_seconds(self) -> float | None:
+        """The length of its whole bars in seconds (``None`` when :attr:`bars` is unknown)."""
+        from art2music.symbolic.bars import bars_seconds
+
+        return None if self.bars is None else bars_seconds(self.score, self.bars)
 
     @property
     def tempo_bpm(self) -> float:

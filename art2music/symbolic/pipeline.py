@@ -23,8 +23,9 @@ from PIL import Image
 
 from art2music.symbolic.model import SymbolicModel
 from art2music.symbolic.piece import SAMPLE_RATE, MidiPiece
-from art2music.symbolic.sampling import SamplingSettings, sample_tokens
-from art2music.symbolic.tokenizer import ids_to_score, token_facts
+from art2music.symbolic.continuation import windowed_piece
+from art2music.symbolic.sampling import SamplingSettings, row_generator
+from art2music.symbolic.tokenizer import token_facts
 
 ImageInput = Union[str, os.PathLike, Image.Image]
 DEFAULT_SECONDS = 20.0
@@ -84,15 +85,20 @@ class Art2Midi:
     def compose(self, images: Sequence[ImageInput], va: torch.Tensor | Sequence[Sequence[float]] | None = None,
                 settings: SamplingSettings = SamplingSettings(seconds=DEFAULT_SECONDS, top_p=0.95)
                 ) -> list[MidiPiece]:
-        """One piece per image. ``va`` ``(B, 2)`` is the target feeling; ``None`` uses the VA read from each image."""
+        """One piece per image. ``va`` ``(B, 2)`` is the target feeling; ``None`` uses the VA read from each image.
+
+        Each image is composed on its own random stream (:func:`~art2music.symbolic.sampling.row_generator`), window
+        by window to any length (:mod:`art2music.symbolic.continuation`).
+        """
         grid = self.model.image_grid(self.pixels(images))
         target = self.model.predict_va(grid) if va is None else torch.as_tensor(va, dtype=torch.float32,
                                                                                    device=self.device)
         if target.shape != (len(images), 2):
             raise ValueError(f"va must be (images, 2) = ({len(images)}, 2), got {tuple(target.shape)}")
         memory = self.model.encode(grid, target.clamp(-1, 1))
-        sequences = sample_tokens(self.model, memory, self.facts, settings)
-        return [MidiPiece(ids_to_score(self.tokenizer, ids), ids) for ids in sequences]
+        return [windowed_piece(self.model, memory[row:row + 1], self.tokenizer, self.facts, settings,
+                               row_generator(settings.seed, row))
+                for row in range(len(images))]
 
     def __call__(self, image: ImageInput | Sequence[ImageInput], emotion: str | None = None,
                  va: tuple[float, float] | None = None, bars: int | None = None, seconds: float | None = None,

@@ -108,8 +108,15 @@ def compose_piece(model: SymbolicModel, memory: torch.Tensor, tokenizer, facts: 
 
 def windowed_piece(model: SymbolicModel, memory: torch.Tensor, tokenizer, facts: TokenFacts,
                    settings: SamplingSettings, generator: torch.Generator) -> MidiPiece:
-    """:func:`compose_piece` as a :class:`MidiPiece` that knows its length in whole bars."""
+    """:func:`compose_piece` as a :class:`MidiPiece` that knows its length in whole bars; with ``settings.loop``,
+    closed as a loop (:func:`art2music.symbolic.loop.close_loop`)."""
     with sampling_threads(model):
         score, tokens, bars = compose_piece(model, memory, tokenizer, facts, settings, generator)
     wants_length = settings.bars is not None or settings.seconds is not None
+    if settings.loop:
+        from art2music.symbolic.loop import close_loop
+
+        if not wants_length:
+            raise ValueError("a loop needs a length in bars or seconds")
+        return MidiPiece(close_loop(score, bars), tokens, bars=bars, loop=True)
     return MidiPiece(score, tokens, bars=bars if wants_length else None)

@@ -29,6 +29,8 @@ from art2music.symbolic.tokenizer import token_facts
 
 ImageInput = Union[str, os.PathLike, Image.Image]
 DEFAULT_SECONDS = 20.0
+DEFAULT_GUIDANCE = 2.0
+"""Classifier-free guidance on the VA condition for models trained with a "no VA" token (others: 1.0, none)."""
 
 
 class Art2Midi:
@@ -81,7 +83,7 @@ class Art2Midi:
         """The (valence, arousal) the model reads in each image: ``(B, 2)`` in [-1, 1]."""
         return self.model.predict_va(self.model.image_grid(self.pixels(images))).cpu()
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def compose(self, images: Sequence[ImageInput], va: torch.Tensor | Sequence[Sequence[float]] | None = None,
                 settings: SamplingSettings = SamplingSettings(seconds=DEFAULT_SECONDS, top_p=0.95)
                 ) -> list[MidiPiece]:
@@ -96,18 +98,32 @@ class Art2Midi:
         if target.shape != (len(images), 2):
             raise ValueError(f"va must be (images, 2) = ({len(images)}, 2), got {tuple(target.shape)}")
         memory = self.model.encode(grid, target.clamp(-1, 1))
-        return [windowed_piece(self.model, memory[row:row + 1], self.tokenizer, self.facts, settings,
+        if settings.guidance != 1.0:
+            if self.model.null_va is None:
+                raise ValueError("this model was not trained for guidance (no 'no VA' token): use guidance=1")
+            unconditioned = self.model.encode(grid, None)
+            memory = torch.stack([memory, unconditioned], dim=1)  # (B, 2, M, d): rows (with VA, without)
+        else:
+            memory = memory.unsqueeze(1)
+        return [windowed_piece(self.model, memory[row], self.tokenizer, self.facts, settings,
                                row_generator(settings.seed, row))
                 for row in range(len(images))]
 
+    def default_guidance(self) -> float:
+        """:data:`DEFAULT_GUIDANCE` for a model trained with a "no VA" token, else 1.0 (no guidance)."""
+        return DEFAULT_GUIDANCE if self.model.null_va is not None else 1.0
+
     def __call__(self, image: ImageInput | Sequence[ImageInput], emotion: str | None = None,
                  va: tuple[float, float] | None = None, bars: int | None = None, seconds: float | None = None,
-                 temperature: float = 1.0, top_k: int = 0, top_p: float = 0.95, seed: int = 0
-                 ) -> MidiPiece | list[MidiPiece]:
-        """One image → a :class:`MidiPiece`; a list → a list. Length in ``bars`` or ``seconds`` (default 20 s).
+                 temperature: float = 1.0, top_k: int = 0, top_p: float = 0.95, seed: int = 0,
+                 guidance: float | None = None, loop: bool = False) -> MidiPiece | list[MidiPiece]:
+        """One image → a :class:`MidiPiece`; a list → a list. Length in ``bars`` or ``seconds`` (default 20 s), any
+        length (windowed continuation).
 
         ``emotion`` (an ArtEmis emotion name) or ``va`` (valence, arousal in [-1, 1]) picks the feeling; without
-        either, the model reads it from the painting.
+        either, the model reads it from the painting. ``guidance`` scales the feeling (classifier-free guidance;
+        ``None``: :meth:`default_guidance`). ``loop=True`` makes a piece of whole bars whose last bar resolves to
+        the first, to be repeated seamlessly.
         """
         from art2music.emotions import VALENCE_AROUSAL, normalize_emotion
 
@@ -124,7 +140,8 @@ class Art2Midi:
             target = [list(va)] * len(images)
         if bars is None and seconds is None:
             seconds = DEFAULT_SECONDS
-        settings = SamplingSettings(temperature, top_k, top_p, bars, seconds, seed)
+        settings = SamplingSettings(temperature, top_k, top_p, bars, seconds, seed,
+                                    guidance=self.default_guidance() if guidance is None else guidance, loop=loop)
         pieces = self.compose(images, target, settings)
         return pieces[0] if single else pieces
 

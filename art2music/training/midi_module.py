@@ -7,7 +7,8 @@ Loss per batch (``B`` pairs, tokens ``(B, T)``):
   - ``va``: MSE between the painting's VA and the frozen regressor's VA of the decoder's *soft* tokens
     (:mod:`art2music.symbolic.va_regressor`), weighted by ``va_loss_weight`` (0 = the ablation without it).
 The decoder is conditioned on the painting's VA, or, with probability ``predicted_va_probability``, on the VA it
-predicted itself (detached), so it also works from its own prediction at inference.
+predicted itself (detached), so it also works from its own prediction at inference; with probability ``va_dropout``
+(models with ``null_va``) on the learned "no VA" token instead, so that sampling can use classifier-free guidance.
 
 The regressor is pre-trained on the datamodule's train pieces at the start of the first fit (seconds) and stored in
 the checkpoint, so a resumed run does not retrain it.
@@ -32,6 +33,7 @@ class SymbolicModule(L.LightningModule):
                  heads: int = 4, encoder_layers: int = 3, decoder_layers: int = 3, ffn_dim: int = 512,
                  dropout: float = 0.1, max_tokens: int = 512, image_size: int = 64, image_encoder: str = "small-cnn",
                  image_weights: str | None = None, freeze_cnn: bool = True, comment_dim: int = 0,
+                 va_every_position: bool = False, null_va: bool = False, va_dropout: float = 0.0,
                  label_smoothing: float = 0.1, va_loss_weight: float = 1.0, va_head_weight: float = 1.0,
                  predicted_va_probability: float = 0.3, regressor_steps: int = 600, lr: float = 1e-3,
                  weight_decay: float = 0.01, warmup_steps: int = 200):
@@ -39,7 +41,9 @@ class SymbolicModule(L.LightningModule):
         self.save_hyperparameters()
         self.config = SymbolicConfig(vocab_size, pad_id, bos_id, eos_id, d_model, heads, encoder_layers,
                                      decoder_layers, ffn_dim, dropout, max_tokens, image_size, image_encoder,
-                                     comment_dim)
+                                     comment_dim, va_every_position, null_va)
+        if va_dropout and not null_va:
+            raise ValueError("va_dropout needs null_va: true (the learned 'no VA' token)")
         self.model = SymbolicModel(self.config, image_weights, freeze_cnn)
         self.va_regressor = MidiVARegressor(RegressorConfig(vocab_size)).requires_grad_(False)
         self.register_buffer("regressor_ready", torch.zeros((), dtype=torch.bool))
@@ -62,7 +66,10 @@ class SymbolicModule(L.LightningModule):
         if split == "train" and self.hparams.predicted_va_probability > 0:
             use_predicted = torch.rand(va.shape[0], 1, device=va.device) < self.hparams.predicted_va_probability
             condition = torch.where(use_predicted, predicted_va.detach(), va)
-        logits = self.model.decode(inputs, self.model.encode(grid, condition))
+        dropped = None
+        if split == "train" and self.hparams.va_dropout > 0:
+            dropped = torch.rand(va.shape[0], 1, device=va.device) < self.hparams.va_dropout
+        logits = self.model.decode(inputs, self.model.encode(grid, condition, dropped=dropped))
         token = token_loss(logits, targets, self.config.pad_id, self.hparams.label_smoothing)
         va_head = F.mse_loss(predicted_va, va)
         loss = token + self.hparams.va_head_weight * va_head

@@ -211,8 +211,13 @@ class SymbolicModel(nn.Module):
                              f"{self.config.max_tokens}")
         positions = torch.arange(start, start + tokens.shape[1], device=tokens.device)
         x = self.token_embedding(tokens) + self.token_position(positions)
-        if self.va_to_positions is not None:
-            x = x + self.va_to_positions(memory[:, :1])  # the encoded VA token, at every position
+        if self.va_to_positions is not None:  # the encoded VA token, at every position (once per cache)
+            condition = cache.get("va_positions") if cache is not None else None
+            if condition is None:
+                condition = self.va_to_positions(memory[:, :1])
+                if cache is not None:
+                    cache["va_positions"] = condition
+            x = x + condition
         for index, layer in enumerate(self.decoder):
             x = layer(x, memory, cache, index)
         return F.linear(self.final_norm(x), self.token_embedding.weight)  # output tied to the input embedding

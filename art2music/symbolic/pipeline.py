@@ -24,7 +24,7 @@ from PIL import Image
 from art2music.symbolic.model import SymbolicModel
 from art2music.symbolic.piece import SAMPLE_RATE, MidiPiece
 from art2music.symbolic.continuation import windowed_piece
-from art2music.symbolic.sampling import SamplingSettings, row_generator
+from art2music.symbolic.sampling import SamplingSettings, row_generator, sampling_threads
 from art2music.symbolic.tokenizer import token_facts
 
 ImageInput = Union[str, os.PathLike, Image.Image]
@@ -83,7 +83,6 @@ class Art2Midi:
         """The (valence, arousal) the model reads in each image: ``(B, 2)`` in [-1, 1]."""
         return self.model.predict_va(self.model.image_grid(self.pixels(images))).cpu()
 
-    @torch.inference_mode()
     def compose(self, images: Sequence[ImageInput], va: torch.Tensor | Sequence[Sequence[float]] | None = None,
                 settings: SamplingSettings = SamplingSettings(seconds=DEFAULT_SECONDS, top_p=0.95)
                 ) -> list[MidiPiece]:
@@ -92,6 +91,10 @@ class Art2Midi:
         Each image is composed on its own random stream (:func:`~art2music.symbolic.sampling.row_generator`), window
         by window to any length (:mod:`art2music.symbolic.continuation`).
         """
+        with torch.inference_mode(), sampling_threads(self.model):
+            return self._compose(images, va, settings)
+
+    def _compose(self, images: Sequence[ImageInput], va, settings: SamplingSettings) -> list[MidiPiece]:
         grid = self.model.image_grid(self.pixels(images))
         target = self.model.predict_va(grid) if va is None else torch.as_tensor(va, dtype=torch.float32,
                                                                                    device=self.device)

@@ -63,10 +63,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--composed", default="runs/midi-demo/data/composed",
                         help="the training run's composed pieces folder (data.work_dir/composed)")
     parser.add_argument("--composed-per-emotion", type=int, default=60)
-    parser.add_argument("--composed-seconds", type=float, default=8.0)
+    parser.add_argument("--composed-seconds", type=float, default=14.0)
     parser.add_argument("--seed", type=int, default=0, help="the training run's data seed (splits)")
     parser.add_argument("--seeds", type=int, default=2, help="pieces per test painting")
     parser.add_argument("--seconds", type=float, default=12.0, help="length asked of each piece")
+    parser.add_argument("--guidance", type=float, default=None,
+                        help="classifier-free guidance on the VA (default: each model's own default)")
     parser.add_argument("--out", default="outputs/midi_eval.json")
     args = parser.parse_args(argv)
 
@@ -91,8 +93,10 @@ def main(argv: list[str] | None = None) -> int:
         generated = []
         for index, painting in enumerate(test_paintings):
             for seed in range(args.seeds):
-                generated.append(pipe(painting.path, seconds=args.seconds, seed=1000 * index + seed))
+                generated.append(pipe(painting.path, seconds=args.seconds, seed=1000 * index + seed,
+                                      guidance=args.guidance))
         scored = score_pieces(generated, targets)
+        scored["guidance"] = pipe.default_guidance() if args.guidance is None else args.guidance
         reference_means = report["references"]["metrics"]
         scored["ratio_to_references"] = {key: value / reference_means[key] if reference_means[key] else float("nan")
                                          for key, value in scored["metrics"].items()}

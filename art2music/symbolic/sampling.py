@@ -159,27 +159,33 @@ def sample_window(model: SymbolicModel, memory: torch.Tensor, prompt: Sequence[i
     rows = memory.shape[0]
     device = memory.device
     banned = [facts.pad, facts.bos] + ([] if allow_eos else [facts.eos])
+
+    def blocked_tokens() -> torch.Tensor:
+        """``(1, V)``: 0 for allowed tokens, -inf for banned ones (specials; tempo changes when steady)."""
+        blocked = torch.zeros(1, len(facts.bars))
+        blocked[:, banned] = float("-inf")
+        if settings.steady_tempo:
+            blocked[:, torch.from_numpy(clock.changes_tempo(facts))] = float("-inf")
+        return blocked
+
     tokens = torch.tensor([list(prompt)] * rows, dtype=torch.long, device=device)
     cache: dict[str, torch.Tensor] | None = {} if settings.use_cache else None
     logits = model.decode(tokens, memory, cache, start=0)[:, -1]
     kept: list[int] = []
-    steady = clock.changes_tempo(facts) if settings.steady_tempo else None
+    blocked = blocked_tokens()
     while True:
         step_logits = logits.float().cpu()
         if rows == 2:
             step_logits = step_logits[1:] + settings.guidance * (step_logits[:1] - step_logits[1:])
-        step_logits[:, banned] = float("-inf")
-        if steady is not None and steady.any():
-            step_logits[:, torch.from_numpy(steady)] = float("-inf")
-        step_logits = filter_logits(step_logits / settings.temperature, settings.top_k, settings.top_p)
+        step_logits = filter_logits((step_logits + blocked) / settings.temperature, settings.top_k, settings.top_p)
         token = int(torch.multinomial(step_logits.softmax(-1), 1, generator=generator))
         if token == facts.eos:
             return kept, "eos"
         tempo_was_set = clock.tempo_set
         if not clock.admit(token, facts, settings):
             return kept, "length"
-        if steady is not None and clock.tempo_set and not tempo_was_set:
-            steady = clock.changes_tempo(facts)  # the first tempo is the piece's tempo
+        if settings.steady_tempo and clock.tempo_set and not tempo_was_set:
+            blocked = blocked_tokens()  # the first tempo is the piece's tempo
         kept.append(token)
         position = len(prompt) + len(kept)
         if position >= model.config.max_tokens:

@@ -108,6 +108,9 @@ def test_a_long_request_reaches_its_length_and_a_seed_repeats_it(tiny_midi_pipel
     assert pipe(painting, seconds=40.0, seed=8).tokens != piece.tokens
     counted = pipe(painting, bars=30, seed=1)
     assert counted.bars == 30 and max(note.start for note in counted.notes) < counted.bar_seconds
+    assert pipe.default_guidance() == 1.0  # the tiny model has no "no VA" token
+    with pytest.raises(ValueError, match="not trained for guidance"):
+        pipe(painting, bars=2, guidance=2.0)
 
 
 @pytest.mark.skipif(shutil.which("fluidsynth") is None, reason="FluidSynth is not installed")

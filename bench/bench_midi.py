@@ -34,7 +34,15 @@ def _time_pieces(pipe, seconds: float, rounds: int) -> dict:
             "wall_seconds_median": statistics.median(walls),
             "piece_seconds": [round(p.seconds, 2) for p in pieces], "bar_seconds": [round(p.bar_seconds, 2) for p in pieces],
             "bars": [p.bars for p in pieces], "tokens": [len(p.tokens) for p in pieces],
+            "notes_per_second_by_30s_section": [_density_by_section(p, 30.0) for p in pieces],
             "music_seconds_per_wall_second": seconds / statistics.median(walls)}
+
+
+def _density_by_section(piece, section: float) -> list[float]:
+    """Notes starting per second in each ``section``-second stretch of the piece (a long piece must not fade out)."""
+    starts = [note.start for note in piece.notes]
+    count = max(1, int(piece.bar_seconds // section))
+    return [round(sum(k * section <= t < (k + 1) * section for t in starts) / section, 2) for k in range(count)]
 
 
 def _time_sampling(model, facts, tokens: int, rounds: int) -> float:

@@ -167,6 +167,11 @@ class SymbolicModel(nn.Module):
         # logits of size sqrt(d) and a loss far above log(V).
         nn.init.normal_(self.token_embedding.weight, std=0.02)
         nn.init.normal_(self.token_position.weight, std=0.02)
+        if self.va_to_positions is not None:
+            # Zero at the start (as adaLN-zero, Peebles & Xie 2023): a default-initialised projection of the
+            # unit-variance encoder output would be ~30x larger than the 0.02-scale token embeddings and drown them.
+            nn.init.zeros_(self.va_to_positions.weight)
+            nn.init.zeros_(self.va_to_positions.bias)
 
     def image_grid(self, pixels: torch.Tensor) -> torch.Tensor:
         """``(B, 3, S, S)`` in [0, 1] → ``(B, cells, d)`` grid features with cell positions."""

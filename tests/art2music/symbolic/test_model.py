@@ -122,6 +122,9 @@ def test_va_at_every_position_with_the_cache_and_the_no_va_token():
     stepwise = torch.cat([model.decode(tokens[:, k:k + 1], memory, cache, start=k) for k in range(9)], dim=1)
     torch.testing.assert_close(stepwise, full, atol=1e-5, rtol=1e-4)
     # the condition reaches every position directly: with cross-attention switched off, VA still moves the logits
+    # (once the projection has learned something: it starts at zero, so as not to drown the token embeddings)
+    assert not model.va_to_positions.weight.any()
+    torch.nn.init.normal_(model.va_to_positions.weight, std=0.1)
     for layer in model.decoder:
         layer.cross_attention.out.weight.data.zero_()
         layer.cross_attention.out.bias.data.zero_()

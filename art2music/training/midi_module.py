@@ -62,22 +62,27 @@ class SymbolicModule(L.LightningModule):
         inputs, targets = tokens[:, :-1], tokens[:, 1:]
         grid = self.model.image_grid(pixels)
         predicted_va = self.model.predict_va(grid)
+        unknown = torch.isnan(va).any(dim=1, keepdim=True)  # (B, 1): pre-training pieces, no feeling
+        known = ~unknown.squeeze(1)
+        va = torch.nan_to_num(va)  # a nan would poison the projection's gradient even where it is not selected
         condition = va
         if split == "train" and self.hparams.predicted_va_probability > 0:
             use_predicted = torch.rand(va.shape[0], 1, device=va.device) < self.hparams.predicted_va_probability
             condition = torch.where(use_predicted, predicted_va.detach(), va)
-        dropped = None
+        dropped = unknown if unknown.any() else None
         if split == "train" and self.hparams.va_dropout > 0:
-            dropped = torch.rand(va.shape[0], 1, device=va.device) < self.hparams.va_dropout
+            dropped = (torch.rand(va.shape[0], 1, device=va.device) < self.hparams.va_dropout) | unknown
+        if dropped is not None and self.model.null_va is None:
+            raise ValueError("pieces without a feeling (music21_pieces) need model.null_va: true")
         logits = self.model.decode(inputs, self.model.encode(grid, condition, dropped=dropped))
         token = token_loss(logits, targets, self.config.pad_id, self.hparams.label_smoothing)
-        va_head = F.mse_loss(predicted_va, va)
+        va_head = F.mse_loss(predicted_va[known], va[known]) if known.any() else predicted_va.sum() * 0
         loss = token + self.hparams.va_head_weight * va_head
         batch_size = tokens.shape[0]
         if bool(self.regressor_ready):
             mask = targets != self.config.pad_id
-            music_va = self.va_regressor(soft_tokens(logits), mask)
-            va_loss = F.mse_loss(music_va, va)
+            music_va = self.va_regressor(soft_tokens(logits[known]), mask[known])
+            va_loss = F.mse_loss(music_va, va[known]) if known.any() else logits.sum() * 0
             if self.hparams.va_loss_weight > 0:
                 loss = loss + self.hparams.va_loss_weight * va_loss
             self.log(f"{split}/va_loss", va_loss, batch_size=batch_size, sync_dist=split != "train")

@@ -4,8 +4,8 @@ The page offers every control (comment, emotion, seed, steps, guidance, length);
 is read from the pipeline itself, never assumed:
 
 - the options its ``__call__`` accepts (``inspect.signature``): :class:`art2music.Art2Music` takes ``comment``,
-  ``seed``, ``steps``, ``guidance`` and ``seconds``; the midi engine's ``Art2Midi`` takes ``emotion``, ``seed``
-  and ``seconds`` but no comment;
+  ``seed``, ``steps``, ``guidance`` and ``seconds``; the midi engine's ``Art2Midi`` takes ``emotion``, ``seed``,
+  ``guidance`` and ``seconds`` (any length, windowed) but no comment;
 - whether it samples at all: a pipeline that says ``is_generative = False`` (the BiLSTM stage 1) refuses seeds,
   steps and guidance even where its signature lists them, and makes at most its trained length.
 

@@ -1,9 +1,11 @@
-"""The midi engine's composing speed: tokens per second and seconds of music per second, demo and paper sizes.
+"""The midi engine's composing speed: whole pieces of 30 s and 3 min, tokens per second, demo and paper sizes.
 
-Each case samples (KV cache, top-p 0.95) a fixed number of tokens for one image after a warm-up, on the CPU threads
-torch is given, and converts tokens to music time with the tokens-per-second-of-music of the shipped demo model's
-own output (measured here on its pieces). The paper size (d_model 512, 8 heads, FFN 2048, ResNet-50 at 224 px) runs
-with random weights: speed does not depend on the values.
+``pieces``: the shipped demo model composes one image's piece of 30 s and of 3 minutes (windowed continuation,
+guidance at the model's default, top-p 0.95) after a warm-up; wall time, length reached, bars and tokens written.
+``cases``: one window (KV cache, top-p 0.95) of a fixed number of tokens for one image, on the CPU threads sampling
+uses, converted to music time with the tokens-per-second-of-music of the demo model's own pieces. The paper size
+(d_model 512, 8 heads, FFN 2048, ResNet-50 at 224 px) runs with random weights: speed does not depend on the values.
+The load average is recorded: on the shared 2-core machine other jobs slow every figure.
 
 Usage: python bench/bench_midi.py [--quick]
 """
@@ -11,11 +13,36 @@ Usage: python bench/bench_midi.py [--quick]
 from __future__ import annotations
 
 import argparse
+import os
+import statistics
 import time
 
 import torch
 
 from common import write_result
+
+
+def _time_pieces(pipe, seconds: float, rounds: int) -> dict:
+    image = _sample_image()
+    pipe(image, seconds=4.0, seed=99)  # warm-up
+    walls, pieces = [], []
+    for seed in range(rounds):
+        started = time.perf_counter()
+        pieces.append(pipe(image, seconds=seconds, seed=seed))
+        walls.append(time.perf_counter() - started)
+    return {"requested_seconds": seconds, "wall_seconds": [round(w, 3) for w in walls],
+            "wall_seconds_median": statistics.median(walls),
+            "piece_seconds": [round(p.seconds, 2) for p in pieces], "bar_seconds": [round(p.bar_seconds, 2) for p in pieces],
+            "bars": [p.bars for p in pieces], "tokens": [len(p.tokens) for p in pieces],
+            "notes_per_second_by_30s_section": [_density_by_section(p, 30.0) for p in pieces],
+            "music_seconds_per_wall_second": seconds / statistics.median(walls)}
+
+
+def _density_by_section(piece, section: float) -> list[float]:
+    """Notes starting per second in each ``section``-second stretch of the piece (a long piece must not fade out)."""
+    starts = [note.start for note in piece.notes]
+    count = max(1, int(piece.bar_seconds // section))
+    return [round(sum(k * section <= t < (k + 1) * section for t in starts) / section, 2) for k in range(count)]
 
 
 def _time_sampling(model, facts, tokens: int, rounds: int) -> float:
@@ -44,19 +71,21 @@ def main() -> None:
 
     from art2music.symbolic.model import SymbolicConfig, SymbolicModel
     from art2music.symbolic.pipeline import Art2Midi
+    from art2music.symbolic.sampling import SMALL_MODEL_WIDTH
 
     pipe = Art2Midi.from_pretrained("demo-midi")
     rounds = 1 if args.quick else 3
+    load_before = os.getloadavg()[0]
+    pieces = {"30s": _time_pieces(pipe, 30.0, rounds), "3min": _time_pieces(pipe, 180.0, 1 if args.quick else 2)}
+    for name, figures in pieces.items():
+        print(name, figures)
     # music time per token, from the demo model's own pieces
-    started = time.perf_counter()
-    pieces = pipe([_sample_image()] * 4, seconds=30.0, seed=0)
-    compose_30s = (time.perf_counter() - started) / 4
-    seconds_per_token = sum(piece.seconds for piece in pieces) / max(1, sum(len(piece.tokens) for piece in pieces))
+    seconds_per_token = pieces["3min"]["bar_seconds"][0] / pieces["3min"]["tokens"][0]
     never_stop = replace(pipe.facts, eos=-1, bars=np.zeros_like(pipe.facts.bars))
-    # a 30 s request is cut by the demo model's max_tokens window (no windowed continuation yet): piece lengths say so
-    results = {"compose_seconds_per_image_30s_request": compose_30s,
-               "demo_piece_seconds": [round(piece.seconds, 2) for piece in pieces],
-               "music_seconds_per_token": seconds_per_token, "cases": {}}
+    results = {"compose_seconds_per_image_30s_request": pieces["30s"]["wall_seconds_median"],
+               "compose_seconds_per_image_3min_request": pieces["3min"]["wall_seconds_median"],
+               "pieces": pieces, "guidance": pipe.default_guidance(),
+               "music_seconds_per_token": seconds_per_token, "load_average_before": load_before, "cases": {}}
     paper = SymbolicConfig(vocab_size=5000, d_model=512, heads=8, ffn_dim=2048, max_tokens=1024, image_size=224,
                            image_encoder="resnet50")
     for name, model, tokens in (("demo", pipe.model, pipe.model.config.max_tokens - 1),
@@ -69,8 +98,9 @@ def main() -> None:
         results["cases"][name] = {"tokens": tokens, "seconds": elapsed, "tokens_per_second": tokens / elapsed,
                                   "music_seconds_per_second": tokens / elapsed * seconds_per_token,
                                   "parameters": sum(p.numel() for p in model.parameters()),
-                                  "threads": torch.get_num_threads()}
+                                  "threads": 1 if model.config.d_model <= SMALL_MODEL_WIDTH else torch.get_num_threads()}
         print(name, results["cases"][name])
+    results["load_average_after"] = os.getloadavg()[0]
     write_result("midi", results)
 
 

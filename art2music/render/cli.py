@@ -83,9 +83,13 @@ def build_parser() -> argparse.ArgumentParser:
                                "reruns give the same pieces)")
     sampling.add_argument("--steps", type=int, default=None, help="flow: ODE steps (default: the model's)")
     sampling.add_argument("--guidance", type=float, default=None,
-                          help="flow: classifier-free guidance scale, 1 = none (default: the model's)")
+                          help="classifier-free guidance scale, 1 = none (flow: on the condition; midi: on the "
+                               "feeling; default: the model's)")
     sampling.add_argument("--seconds", type=float, default=None,
-                          help="length of each piece (default: the audio model's trained length; midi: 20 s)")
+                          help="length of each piece (default: the audio model's trained length; midi: 20 s, any "
+                               "length)")
+    sampling.add_argument("--loop", action="store_true",
+                          help="midi: a piece of whole bars whose last bar resolves to the first, to repeat seamlessly")
     feeling = parser.add_argument_group(
         "target feeling (default: the model reads it from the picture; a CSV row's emotion or valence,arousal "
         "columns override these; the audio engine needs a stage 1 trained with emotion conditioning)")
@@ -122,8 +126,10 @@ def _check_options(args: argparse.Namespace) -> str | None:
         return f"--num-workers must be 0 or more, got {args.num_workers}"
     if args.engine == "midi" and (args.temperature <= 0 or not 0 < args.top_p <= 1):
         return "--temperature must be positive and --top-p in (0, 1]"
-    if args.engine == "midi" and (args.steps is not None or args.guidance is not None):
-        return "--steps and --guidance are for the audio engine's flow decoder; the midi engine samples tokens"
+    if args.engine == "midi" and args.steps is not None:
+        return "--steps is for the audio engine's flow decoder; the midi engine samples tokens"
+    if args.loop and args.engine != "midi":
+        return "--loop is not available for the audio engine yet: use --engine midi"
     if args.engine == "midi" and args.devices:
         return "--devices is for the audio engine; the midi engine renders in one process"
     if args.wait_timeout is not None and (args.wait_timeout < 0 or not args.wait):
@@ -219,7 +225,9 @@ def _load_and_render_midi(args: argparse.Namespace, collection, out_dir: Path) -
                               progress=not args.no_progress, va=va, emotion=emotion)
     sampling = SamplingSettings(temperature=args.temperature, top_p=args.top_p,
                                 seconds=args.seconds if args.seconds is not None else MIDI_DEFAULT_SECONDS,
-                                seed=args.seed if args.seed is not None else 0)
+                                seed=args.seed if args.seed is not None else 0,
+                                guidance=args.guidance if args.guidance is not None else pipe.default_guidance(),
+                                loop=args.loop)
     report = render_midi_collection(pipe, collection, out_dir, sampling, settings, identity, model_name=model,
                                     judge=judge)
     _report(report, out_dir)

@@ -9,7 +9,8 @@ Sources:
   - more and longer pieces composed on the spot by :mod:`art2music.demo_corpus.composition` (symbolic data
     is cheap: no audio is rendered), :func:`compose_pieces`;
   - EMOPIA (:mod:`art2music.symbolic.emopia`), whose pieces carry a VA quadrant and are paired with
-    paintings by VA distance (:func:`pair_by_va`).
+    paintings by VA distance (:func:`pair_by_va`);
+  - the music21 corpus (:mod:`art2music.symbolic.music21_corpus`), music without a feeling for the decoder alone.
 VA values come from :data:`art2music.emotions.VALENCE_AROUSAL`.
 """
 
@@ -42,13 +43,16 @@ class Painting:
 
 @dataclass(frozen=True)
 class Piece:
-    """A MIDI file with its VA (each in [-1, 1]), emotion (``""`` when only VA is known) and split."""
+    """A MIDI file with its VA (each in [-1, 1]), emotion (``""`` when only VA is known) and split.
+    ``pretraining``: music without a feeling (VA ``nan``), never paired with a painting
+    (:mod:`art2music.symbolic.music21_corpus`)."""
 
     path: Path
     emotion: str
     valence: float
     arousal: float
     split: str = "train"
+    pretraining: bool = False
 
 
 def emotion_va(emotion: str) -> tuple[float, float]:

@@ -32,11 +32,17 @@ class Note:
 
 
 class MidiPiece:
-    """A generated piece. ``score``: a symusic Score; ``tokens``: the token ids it was decoded from."""
+    """A generated piece. ``score``: a symusic Score; ``tokens``: the token ids it was decoded from; ``bars``: its
+    length in whole bars when it was written to a length (``None``: it ends with its last note); ``loop``: it is a
+    seamless loop of ``bars`` bars (:mod:`art2music.symbolic.loop`)."""
 
-    def __init__(self, score, tokens: list[int] | None = None):
+    def __init__(self, score, tokens: list[int] | None = None, bars: int | None = None, loop: bool = False):
+        if loop and not bars:
+            raise ValueError("a loop needs its length in bars")
         self.score = score
         self.tokens = list(tokens or [])
+        self.bars = bars
+        self.loop = loop
 
     @property
     def notes(self) -> list[Note]:
@@ -53,6 +59,13 @@ class MidiPiece:
         return max((note.end for note in self.notes), default=0.0)
 
     @property
+    def bar_seconds(self) -> float | None:
+        """The length of its whole bars in seconds (``None`` when :attr:`bars` is unknown)."""
+        from art2music.symbolic.bars import bars_seconds
+
+        return None if self.bars is None else bars_seconds(self.score, self.bars)
+
+    @property
     def tempo_bpm(self) -> float:
         """The first tempo of the piece (120 if it sets none)."""
         return float(self.score.tempos[0].qpm) if len(self.score.tempos) else 120.0
@@ -67,7 +80,8 @@ class MidiPiece:
         return path
 
     def to_audio(self, sample_rate: int = SAMPLE_RATE, soundfont: str | os.PathLike | None = None) -> np.ndarray:
-        """Render with FluidSynth → ``(samples,)`` float32 mono in [-1, 1], the piece plus :data:`RELEASE_SECONDS`.
+        """Render with FluidSynth → ``(samples,)`` float32 mono in [-1, 1], the piece plus :data:`RELEASE_SECONDS`;
+        a loop is exactly its bars long, the release tail added onto its start (where the repeat plays it).
 
         Raises:
             ValueError: the piece has no notes.
@@ -80,12 +94,19 @@ class MidiPiece:
         if not self.notes:
             raise ValueError("the piece has no notes to render")
         fluidsynth, font = find_fluidsynth(), find_soundfont(soundfont)
+        length = self.bar_seconds if self.loop else self.seconds
         with tempfile.TemporaryDirectory(prefix="art2music-midi-") as folder:
             midi, wav = Path(folder) / "piece.mid", Path(folder) / "piece.wav"
             self.save(midi)
-            render_midi(midi, wav, font, sample_rate, self.seconds + RELEASE_SECONDS, fluidsynth)
-            audio = read_audio(wav, sample_rate)
-        return np.asarray(audio, dtype=np.float32).reshape(-1)
+            render_midi(midi, wav, font, sample_rate, length + RELEASE_SECONDS, fluidsynth)
+            audio = np.asarray(read_audio(wav, sample_rate), dtype=np.float32).reshape(-1)
+        if self.loop:
+            samples = int(round(length * sample_rate))
+            audio = np.pad(audio, (0, max(0, samples - len(audio))))
+            loop, tail = audio[:samples].copy(), audio[samples:]
+            loop[:len(tail)] += tail[:samples]  # the release of the last bar sounds over the repeat's first bar
+            audio = np.clip(loop, -1.0, 1.0)
+        return audio
 
     def __repr__(self) -> str:
         return f"MidiPiece(notes={len(self.notes)}, seconds={self.seconds:.2f}, tempo={self.tempo_bpm:.0f} bpm)"

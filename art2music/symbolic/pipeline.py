@@ -23,11 +23,14 @@ from PIL import Image
 
 from art2music.symbolic.model import SymbolicModel
 from art2music.symbolic.piece import SAMPLE_RATE, MidiPiece
-from art2music.symbolic.sampling import SamplingSettings, sample_tokens
-from art2music.symbolic.tokenizer import ids_to_score, token_facts
+from art2music.symbolic.continuation import windowed_piece
+from art2music.symbolic.sampling import SamplingSettings, row_generator, sampling_threads
+from art2music.symbolic.tokenizer import token_facts
 
 ImageInput = Union[str, os.PathLike, Image.Image]
 DEFAULT_SECONDS = 20.0
+DEFAULT_GUIDANCE = 2.0
+"""Classifier-free guidance on the VA condition for models trained with a "no VA" token (others: 1.0, none)."""
 
 
 class Art2Midi:
@@ -80,28 +83,51 @@ class Art2Midi:
         """The (valence, arousal) the model reads in each image: ``(B, 2)`` in [-1, 1]."""
         return self.model.predict_va(self.model.image_grid(self.pixels(images))).cpu()
 
-    @torch.no_grad()
     def compose(self, images: Sequence[ImageInput], va: torch.Tensor | Sequence[Sequence[float]] | None = None,
                 settings: SamplingSettings = SamplingSettings(seconds=DEFAULT_SECONDS, top_p=0.95)
                 ) -> list[MidiPiece]:
-        """One piece per image. ``va`` ``(B, 2)`` is the target feeling; ``None`` uses the VA read from each image."""
+        """One piece per image. ``va`` ``(B, 2)`` is the target feeling; ``None`` uses the VA read from each image.
+
+        Each image is composed on its own random stream (:func:`~art2music.symbolic.sampling.row_generator`), window
+        by window to any length (:mod:`art2music.symbolic.continuation`).
+        """
+        with torch.inference_mode(), sampling_threads(self.model):
+            return self._compose(images, va, settings)
+
+    def _compose(self, images: Sequence[ImageInput], va, settings: SamplingSettings) -> list[MidiPiece]:
         grid = self.model.image_grid(self.pixels(images))
         target = self.model.predict_va(grid) if va is None else torch.as_tensor(va, dtype=torch.float32,
                                                                                    device=self.device)
         if target.shape != (len(images), 2):
             raise ValueError(f"va must be (images, 2) = ({len(images)}, 2), got {tuple(target.shape)}")
         memory = self.model.encode(grid, target.clamp(-1, 1))
-        sequences = sample_tokens(self.model, memory, self.facts, settings)
-        return [MidiPiece(ids_to_score(self.tokenizer, ids), ids) for ids in sequences]
+        if settings.guidance != 1.0:
+            if self.model.null_va is None:
+                raise ValueError("this model was not trained for guidance (no 'no VA' token): use guidance=1")
+            unconditioned = self.model.encode(grid, None)
+            memory = torch.stack([memory, unconditioned], dim=1)  # (B, 2, M, d): rows (with VA, without)
+        else:
+            memory = memory.unsqueeze(1)
+        return [windowed_piece(self.model, memory[row], self.tokenizer, self.facts, settings,
+                               row_generator(settings.seed, row))
+                for row in range(len(images))]
+
+    def default_guidance(self) -> float:
+        """:data:`DEFAULT_GUIDANCE` for a model trained with a "no VA" token, else 1.0 (no guidance)."""
+        return DEFAULT_GUIDANCE if self.model.null_va is not None else 1.0
 
     def __call__(self, image: ImageInput | Sequence[ImageInput], emotion: str | None = None,
                  va: tuple[float, float] | None = None, bars: int | None = None, seconds: float | None = None,
                  temperature: float = 1.0, top_k: int = 0, top_p: float = 0.95, seed: int = 0,
-                 valence: float | None = None, arousal: float | None = None) -> MidiPiece | list[MidiPiece]:
-        """One image → a :class:`MidiPiece`; a list → a list. Length in ``bars`` or ``seconds`` (default 20 s).
+                 valence: float | None = None, arousal: float | None = None, guidance: float | None = None,
+                 loop: bool = False) -> MidiPiece | list[MidiPiece]:
+        """One image → a :class:`MidiPiece`; a list → a list. Length in ``bars`` or ``seconds`` (default 20 s), any
+        length (windowed continuation).
 
         ``emotion`` (an ArtEmis emotion name), ``valence`` and ``arousal``, or ``va`` (valence, arousal), each in
-        [-1, 1], picks the feeling; without any, the model reads it from the painting.
+        [-1, 1], picks the feeling; without any, the model reads it from the painting. ``guidance`` scales the
+        feeling (classifier-free guidance; ``None``: :meth:`default_guidance`). ``loop=True`` makes a piece of
+        whole bars whose last bar resolves to the first, to be repeated seamlessly.
         """
         from art2music.emotions import VALENCE_AROUSAL, normalize_emotion, target_valence_arousal
 
@@ -126,7 +152,8 @@ class Art2Midi:
             target = [list(va)] * len(images)
         if bars is None and seconds is None:
             seconds = DEFAULT_SECONDS
-        settings = SamplingSettings(temperature, top_k, top_p, bars, seconds, seed)
+        settings = SamplingSettings(temperature, top_k, top_p, bars, seconds, seed,
+                                    guidance=self.default_guidance() if guidance is None else guidance, loop=loop)
         pieces = self.compose(images, target, settings)
         return pieces[0] if single else pieces
 

@@ -1,21 +1,27 @@
-"""Writing a piece token by token: temperature, top-k / top-p (nucleus) filtering, a seed, a KV cache, and a length
-in bars or seconds.
+"""Writing tokens one by one inside one context window: temperature, top-k / top-p (nucleus) filtering, classifier-free
+guidance, a seed, a KV cache, and a length in bars or seconds.
 
 The length is counted in the music itself: every (BPE) token knows how many ``Bar`` tokens it holds and which tempo
-it sets (:class:`art2music.symbolic.tokenizer.TokenFacts`). Generation of a sequence stops at EOS, at the token that
-would open bar ``bars + 1`` (or the bar starting after ``seconds`` of music, 4/4 at the current tempo), or at the
-model's ``max_tokens``; the stopping token is not kept.
+it sets (:class:`art2music.symbolic.tokenizer.TokenFacts`); a :class:`BarClock` follows them. A window stops at EOS
+(when allowed), at the token that would open bar ``bars + 1`` (or the bar starting after ``seconds`` of music, 4/4 at
+the current tempo), or when the model's ``max_tokens`` positions are used up; the stopping token is not kept.
+Pieces longer than one window are written by :mod:`art2music.symbolic.continuation`.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Iterator, Sequence
 
 import torch
 
 from art2music.symbolic.model import SymbolicModel
 from art2music.symbolic.tokenizer import TokenFacts
+
+if TYPE_CHECKING:
+    import numpy as np
 
 DEFAULT_TEMPO_BPM = 120.0
 BEATS_PER_BAR = 4
@@ -24,7 +30,9 @@ BEATS_PER_BAR = 4
 @dataclass(frozen=True)
 class SamplingSettings:
     """``temperature`` > 0; ``top_k`` 0 = off; ``top_p`` 1.0 = off; exactly one of ``bars`` / ``seconds`` (or neither:
-    until EOS or ``max_tokens``)."""
+    until EOS or ``max_tokens``); ``guidance`` scales the valence-arousal condition (classifier-free guidance,
+    1.0 = off; needs a model trained with condition dropout); ``loop`` closes the piece on its first bar;
+    ``steady_tempo`` forbids tempo changes after the first bar (every demo piece keeps one tempo)."""
 
     temperature: float = 1.0
     top_k: int = 0
@@ -33,6 +41,9 @@ class SamplingSettings:
     seconds: float | None = None
     seed: int = 0
     use_cache: bool = True
+    guidance: float = 1.0
+    loop: bool = False
+    steady_tempo: bool = True
 
     def __post_init__(self) -> None:
         if not self.temperature > 0:
@@ -43,6 +54,48 @@ class SamplingSettings:
             raise ValueError("give a length in bars or in seconds, not both")
         if (self.bars is not None and self.bars < 1) or (self.seconds is not None and not self.seconds > 0):
             raise ValueError(f"the length must be positive, got bars={self.bars}, seconds={self.seconds}")
+        if not 0 <= self.guidance <= 20:
+            raise ValueError(f"guidance must be in [0, 20], got {self.guidance}")
+
+
+@dataclass
+class BarClock:
+    """Where a piece stands in music time: ``bars_opened`` bars begun, ``elapsed`` seconds of the bars closed before
+    the open one, at the current ``tempo`` (BPM), which the piece itself set (``tempo_set``) or is the default."""
+
+    bars_opened: int = 0
+    elapsed: float = 0.0
+    tempo: float = DEFAULT_TEMPO_BPM
+    tempo_set: bool = False
+
+    @property
+    def bar_seconds(self) -> float:
+        return BEATS_PER_BAR * 60.0 / self.tempo
+
+    def changes_tempo(self, facts: TokenFacts) -> "np.ndarray":
+        """``(V,)`` bool: tokens that would set a tempo other than the piece's own (none before it sets one)."""
+        import numpy as np
+
+        if not self.tempo_set:
+            return np.zeros(len(facts.tempo_bpm), dtype=bool)
+        with np.errstate(invalid="ignore"):
+            return ~np.isnan(facts.tempo_bpm) & (np.abs(facts.tempo_bpm - self.tempo) > 0.01)
+
+    def admit(self, token: int, facts: TokenFacts, settings: SamplingSettings) -> bool:
+        """Move the clock past ``token``; ``False`` (clock unchanged) if the token would open a bar past the
+        requested length."""
+        new_bars = int(facts.bars[token])
+        if new_bars:
+            elapsed = self.elapsed + (new_bars if self.bars_opened else new_bars - 1) * self.bar_seconds
+            if settings.bars is not None and self.bars_opened + new_bars > settings.bars:
+                return False
+            if settings.seconds is not None and self.bars_opened and elapsed >= settings.seconds:
+                return False
+            self.elapsed, self.bars_opened = elapsed, self.bars_opened + new_bars
+        tempo = float(facts.tempo_bpm[token])
+        if not math.isnan(tempo):
+            self.tempo, self.tempo_set = tempo, True
+        return True
 
 
 def filter_logits(logits: torch.Tensor, top_k: int, top_p: float) -> torch.Tensor:
@@ -60,58 +113,101 @@ def filter_logits(logits: torch.Tensor, top_k: int, top_p: float) -> torch.Tenso
     return logits
 
 
-@torch.no_grad()
+def row_generator(seed: int, row: int = 0) -> torch.Generator:
+    """The random stream of row ``row`` of a batch sampled with ``seed`` (row 0 is the seed itself, so one image
+    alone and the first image of a batch get the same piece)."""
+    return torch.Generator(device="cpu").manual_seed(int(seed) + 7919 * row)
+
+
+SMALL_MODEL_WIDTH = 256
+"""Models up to this ``d_model`` sample on one CPU thread: one token's matrices (64-256 wide) are far too small for
+intra-op parallelism to pay, and on a busy 2-core machine two threads made a demo step 10x slower (13 ms against
+1.3 ms, measured)."""
+
+
+@contextmanager
+def sampling_threads(model: SymbolicModel) -> Iterator[None]:
+    """One torch CPU thread while a small model samples (see :data:`SMALL_MODEL_WIDTH`), restored afterwards."""
+    before = torch.get_num_threads()
+    small = model.config.d_model <= SMALL_MODEL_WIDTH and next(model.parameters()).device.type == "cpu"
+    if small:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        if small:
+            torch.set_num_threads(before)
+
+
+@torch.inference_mode()
+def sample_window(model: SymbolicModel, memory: torch.Tensor, prompt: Sequence[int], facts: TokenFacts,
+                  settings: SamplingSettings, generator: torch.Generator, clock: BarClock,
+                  allow_eos: bool = True) -> tuple[list[int], str]:
+    """Continue ``prompt`` (token ids, BOS first) in one window of the model's positions.
+
+    Args:
+        memory: ``(1, M, d)`` from :meth:`SymbolicModel.encode`, or ``(2, M, d)`` = (conditioned, unconditioned)
+            rows for classifier-free guidance (``logits = u + guidance · (c − u)``).
+        clock: the piece's clock when the prompt ends; moved past every kept token.
+        allow_eos: ``False`` forbids EOS (a piece of a requested length goes on).
+    Returns:
+        ``(new token ids, why it stopped)``: ``"eos"``, ``"length"`` (the next token would pass the length) or
+        ``"full"`` (no position left).
+    """
+    if len(prompt) >= model.config.max_tokens:
+        raise ValueError(f"a prompt of {len(prompt)} tokens leaves no room in {model.config.max_tokens} positions")
+    rows = memory.shape[0]
+    device = memory.device
+    banned = [facts.pad, facts.bos] + ([] if allow_eos else [facts.eos])
+
+    def blocked_tokens() -> torch.Tensor:
+        """``(1, V)``: 0 for allowed tokens, -inf for banned ones (specials; tempo changes when steady)."""
+        blocked = torch.zeros(1, len(facts.bars))
+        blocked[:, banned] = float("-inf")
+        if settings.steady_tempo:
+            blocked[:, torch.from_numpy(clock.changes_tempo(facts))] = float("-inf")
+        return blocked
+
+    tokens = torch.tensor([list(prompt)] * rows, dtype=torch.long, device=device)
+    cache: dict[str, torch.Tensor] | None = {} if settings.use_cache else None
+    logits = model.decode(tokens, memory, cache, start=0)[:, -1]
+    kept: list[int] = []
+    blocked = blocked_tokens()
+    while True:
+        step_logits = logits.float().cpu()
+        if rows == 2:
+            step_logits = step_logits[1:] + settings.guidance * (step_logits[:1] - step_logits[1:])
+        step_logits = filter_logits((step_logits + blocked) / settings.temperature, settings.top_k, settings.top_p)
+        token = int(torch.multinomial(step_logits.softmax(-1), 1, generator=generator))
+        if token == facts.eos:
+            return kept, "eos"
+        tempo_was_set = clock.tempo_set
+        if not clock.admit(token, facts, settings):
+            return kept, "length"
+        if settings.steady_tempo and clock.tempo_set and not tempo_was_set:
+            blocked = blocked_tokens()  # the first tempo is the piece's tempo
+        kept.append(token)
+        position = len(prompt) + len(kept)
+        if position >= model.config.max_tokens:
+            return kept, "full"
+        chosen = torch.full((rows, 1), token, dtype=torch.long, device=device)
+        if cache is not None:
+            logits = model.decode(chosen, memory, cache, start=position - 1)[:, -1]
+        else:
+            tokens = torch.cat([tokens, chosen], dim=1)
+            logits = model.decode(tokens, memory)[:, -1]
+
+
 def sample_tokens(model: SymbolicModel, memory: torch.Tensor, facts: TokenFacts, settings: SamplingSettings
                   ) -> list[list[int]]:
-    """Sample one token sequence per memory row.
+    """Sample one window (from BOS) per memory row, each row with its own seeded stream (:func:`row_generator`).
 
     Args:
         memory: ``(B, M, d)`` from :meth:`SymbolicModel.encode`.
     Returns:
         ``B`` lists of token ids (no BOS, no EOS, no stopping token).
     """
-    batch, device = memory.shape[0], memory.device
-    generator = torch.Generator(device="cpu").manual_seed(int(settings.seed))
-    bars_per_token = torch.as_tensor(facts.bars)
-    tempo_per_token = torch.as_tensor(facts.tempo_bpm)
-    tokens = torch.full((batch, 1), facts.bos, dtype=torch.long, device=device)
-    kept: list[list[int]] = [[] for _ in range(batch)]
-    done = [False] * batch
-    bars_started = [0] * batch
-    elapsed = [0.0] * batch  # seconds of music before the current bar
-    tempo = [DEFAULT_TEMPO_BPM] * batch
-    cache: dict[str, torch.Tensor] | None = {} if settings.use_cache else None
-    for step in range(model.config.max_tokens - 1):
-        if cache is not None:
-            logits = model.decode(tokens[:, -1:], memory, cache, start=step)[:, -1]
-        else:
-            logits = model.decode(tokens, memory)[:, -1]
-        logits = filter_logits(logits.float().cpu() / settings.temperature, settings.top_k, settings.top_p)
-        logits[:, facts.pad] = float("-inf")
-        logits[:, facts.bos] = float("-inf")
-        chosen = torch.multinomial(logits.softmax(-1), 1, generator=generator).squeeze(1)
-        for row in range(batch):
-            if done[row]:
-                continue
-            token = int(chosen[row])
-            if token == facts.eos:
-                done[row] = True
-                continue
-            new_bars = int(bars_per_token[token])
-            if new_bars:
-                if bars_started[row]:
-                    elapsed[row] += new_bars * BEATS_PER_BAR * 60.0 / tempo[row]
-                if settings.bars is not None and bars_started[row] + new_bars > settings.bars:
-                    done[row] = True
-                    continue
-                if settings.seconds is not None and elapsed[row] >= settings.seconds:
-                    done[row] = True
-                    continue
-                bars_started[row] += new_bars
-            if not math.isnan(float(tempo_per_token[token])):
-                tempo[row] = float(tempo_per_token[token])
-            kept[row].append(token)
-        if all(done):
-            break
-        tokens = torch.cat([tokens, chosen.to(device).unsqueeze(1)], dim=1)
-    return kept
+    with sampling_threads(model):
+        return [sample_window(model, memory[row:row + 1], [facts.bos], facts, settings,
+                              row_generator(settings.seed, row), BarClock())[0]
+                for row in range(memory.shape[0])]

@@ -191,7 +191,7 @@ class TokenFacts:
 
     bars: ``(V,)`` how many ``Bar`` base tokens the (BPE) token contains.
     tempo_bpm: ``(V,)`` the last tempo the token sets, ``nan`` if none.
-    pad, bos, eos: the special token ids.
+    pad, bos, eos: the special token ids.  bar: the id of the lone ``Bar`` token (an empty bar).
     """
 
     bars: "np.ndarray"
@@ -199,6 +199,7 @@ class TokenFacts:
     pad: int
     bos: int
     eos: int
+    bar: int = -1
 
 
 def token_facts(tokenizer) -> TokenFacts:
@@ -212,6 +213,8 @@ def token_facts(tokenizer) -> TokenFacts:
     specials: dict[str, int] = {}
     for index in range(size):
         base = tokenizer._vocab_learned_bytes_to_tokens[tokenizer._model.id_to_token(index)]
+        if base == ["Bar_None"]:
+            specials["Bar_None"] = index
         for token in base:
             kind, _, value = token.partition("_")
             if kind == "Bar":
@@ -220,7 +223,8 @@ def token_facts(tokenizer) -> TokenFacts:
                 tempo[index] = float(value)
             elif token in ("PAD_None", "BOS_None", "EOS_None"):
                 specials[token] = index
-    missing = {"PAD_None", "BOS_None", "EOS_None"} - specials.keys()
+    missing = {"PAD_None", "BOS_None", "EOS_None", "Bar_None"} - specials.keys()
     if missing:
-        raise ValueError(f"the tokenizer lacks the special tokens {sorted(missing)}")
-    return TokenFacts(bars, tempo, specials["PAD_None"], specials["BOS_None"], specials["EOS_None"])
+        raise ValueError(f"the tokenizer lacks the tokens {sorted(missing)}")
+    return TokenFacts(bars, tempo, specials["PAD_None"], specials["BOS_None"], specials["EOS_None"],
+                      specials["Bar_None"])

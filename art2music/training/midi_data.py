@@ -48,10 +48,15 @@ def read_manifest_corpus(manifest_path: str | os.PathLike) -> tuple[list[Paintin
                          f"`art2music build-articaps --midi DIR` (the demo corpus: `make demo-data ARGS=--rebuild`)")
     return found["image_path"], found["midi_path"]
 
+NO_PAINTING = -1
+"""The painting index of a pre-training piece's pair (music without a feeling: no painting)."""
+
 
 class PairDataset(Dataset):
     """Pairs as ``(pixels (3, S, S) float, va (2,), tokens (T,) long: BOS … [EOS])``; long pieces are cut to
-    ``max_tokens`` (then without EOS, since the piece goes on)."""
+    ``max_tokens`` (then without EOS, since the piece goes on). A pair whose painting index is
+    :data:`NO_PAINTING` is a pre-training piece: a blank (black) image and VA ``nan`` (the module feeds it the
+    "no VA" token)."""
 
     def __init__(self, pixels: torch.Tensor, pairs: list[tuple[int, int]], sequences: list[list[int]],
                  va: torch.Tensor, max_tokens: int, bos: int, eos: int, flip: bool):
@@ -65,6 +70,9 @@ class PairDataset(Dataset):
         painting, piece = self.pairs[index]
         sequence = [self.bos] + self.sequences[piece]
         sequence = sequence[:self.max_tokens] if len(sequence) >= self.max_tokens else sequence + [self.eos]
+        if painting == NO_PAINTING:
+            return (torch.zeros(self.pixels.shape[1:]), torch.full((2,), float("nan")),
+                    torch.tensor(sequence, dtype=torch.long))
         pixels = self.pixels[painting].float() / 255.0
         if self.flip and torch.rand(()) < 0.5:
             pixels = pixels.flip(-1)
@@ -85,6 +93,8 @@ class SymbolicDataModule(L.LightningDataModule):
         work_dir: where the composed pieces and ``tokenizer.json`` are kept (reused by later runs).
         composed_per_emotion, composed_seconds: extra pieces composed per emotion, and their length.
         emopia_dir: an EMOPIA release folder, paired with paintings by VA distance (non-commercial license).
+        music21_pieces: this many Bach chorales from the music21 corpus, for the decoder alone (unpaired: the
+            "no VA" token and a blank image; needs ``model.null_va``); 0 = none.
         vocab_size: tokenizer size (base REMI tokens + BPE merges).
         pairs_per_painting: pieces drawn per training painting (pairs per epoch = paintings × this).
     """
@@ -92,7 +102,7 @@ class SymbolicDataModule(L.LightningDataModule):
     def __init__(self, manifest: str = "datasets/demo/articaps/manifest.csv", work_dir: str = "runs/midi-demo/data",
                  composed_per_emotion: int = 60, composed_seconds: float = 12.0, emopia_dir: str | None = None,
                  vocab_size: int = 1000, image_size: int = 64, max_tokens: int = 512, pairs_per_painting: int = 8,
-                 batch_size: int = 16, num_workers: int = 0, seed: int = 0):
+                 batch_size: int = 16, num_workers: int = 0, seed: int = 0, music21_pieces: int = 0):
         super().__init__()
         self.save_hyperparameters()
         self.work_dir = Path(work_dir)
@@ -109,8 +119,15 @@ class SymbolicDataModule(L.LightningDataModule):
                 print(f"midi data: ignored {name}: not an EMOPIA name (Q{{1..4}}_<song>_<n>.mid)", file=sys.stderr)
             if ignored:
                 print(f"midi data: {len(ignored)} files in {emopia_dir} ignored", file=sys.stderr)
+        skipped_music21 = []
+        if music21_pieces:
+            from art2music.symbolic.music21_corpus import read_music21
+
+            music21, skipped_music21 = read_music21(self.work_dir / "music21", music21_pieces, seed)
+            pieces += music21
         scores, kept, skipped = read_scores(piece.path for piece in pieces)
-        for line in skipped_lines(skipped, len(pieces)):
+        skipped += skipped_music21
+        for line in skipped_lines(skipped, len(pieces) + len(skipped_music21)):
             print(f"midi data: {line}", file=sys.stderr)
         by_path = {piece.path: piece for piece in pieces}
         self.pieces: list[Piece] = [by_path[path] for path in kept]
@@ -158,13 +175,14 @@ class SymbolicDataModule(L.LightningDataModule):
         seed = self.hparams.seed + {"train": 0, "val": 1, "test": 2}[split]
         per = self.hparams.pairs_per_painting if split == "train" else 2
         labelled = [piece for piece in self.pieces if piece.emotion]
-        va_only = [piece for piece in self.pieces if not piece.emotion]
+        va_only = [piece for piece in self.pieces if not piece.emotion and not piece.pretraining]
         found = pair_same_emotion(self.paintings, labelled, split, per, seed)
         if va_only:
             found += pair_by_va(self.paintings, va_only, split, per, seed)
         painting_index = {painting.path: k for k, painting in enumerate(self.paintings)}
         piece_index = {piece.path: k for k, piece in enumerate(self.pieces)}
-        return [(painting_index[painting.path], piece_index[piece.path]) for painting, piece in found]
+        unpaired = [(NO_PAINTING, k) for k, piece in enumerate(self.pieces) if piece.pretraining and piece.split == split]
+        return [(painting_index[painting.path], piece_index[piece.path]) for painting, piece in found] + unpaired
 
     def dataset(self, split: str) -> PairDataset:
         return PairDataset(self.pixels, self.pairs(split), self.sequences, self.painting_va,
@@ -172,7 +190,7 @@ class SymbolicDataModule(L.LightningDataModule):
 
     def regressor_data(self, split: str = "train") -> tuple[list[list[int]], torch.Tensor]:
         """Token sequences and VA ``(N, 2)`` of the pieces of ``split`` (for the VA regressor)."""
-        rows = [k for k, piece in enumerate(self.pieces) if piece.split == split]
+        rows = [k for k, piece in enumerate(self.pieces) if piece.split == split and not piece.pretraining]
         return ([self.sequences[k] for k in rows],
                 torch.tensor([(self.pieces[k].valence, self.pieces[k].arousal) for k in rows], dtype=torch.float32))
 

@@ -14,14 +14,15 @@ from art2music.symbolic.model import SymbolicConfig, SymbolicModel
 from art2music.symbolic.tokenizer import load_tokenizer
 
 _CONFIG_KEYS = ("vocab_size", "pad_id", "bos_id", "eos_id", "d_model", "heads", "encoder_layers", "decoder_layers",
-                "ffn_dim", "dropout", "max_tokens", "image_size", "image_encoder", "comment_dim")
+                "ffn_dim", "dropout", "max_tokens", "image_size", "image_encoder", "comment_dim", "va_every_position",
+                "null_va")
 
 
 def model_from_checkpoint(checkpoint: str | Path) -> SymbolicModel:
     """The :class:`SymbolicModel` of a :class:`SymbolicModule` checkpoint (read with ``weights_only=True``)."""
     stored = torch.load(checkpoint, map_location="cpu", weights_only=True)
     hparams = stored["hyper_parameters"]
-    model = SymbolicModel(SymbolicConfig(**{key: hparams[key] for key in _CONFIG_KEYS}))
+    model = SymbolicModel(SymbolicConfig(**{key: hparams[key] for key in _CONFIG_KEYS if key in hparams}))
     weights = {key.removeprefix("model."): value for key, value in stored["state_dict"].items()
                if key.startswith("model.")}
     model.load_state_dict(weights, strict=True)

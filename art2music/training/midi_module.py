@@ -7,7 +7,8 @@ Loss per batch (``B`` pairs, tokens ``(B, T)``):
   - ``va``: MSE between the painting's VA and the frozen regressor's VA of the decoder's *soft* tokens
     (:mod:`art2music.symbolic.va_regressor`), weighted by ``va_loss_weight`` (0 = the ablation without it).
 The decoder is conditioned on the painting's VA, or, with probability ``predicted_va_probability``, on the VA it
-predicted itself (detached), so it also works from its own prediction at inference.
+predicted itself (detached), so it also works from its own prediction at inference; with probability ``va_dropout``
+(models with ``null_va``) on the learned "no VA" token instead, so that sampling can use classifier-free guidance.
 
 The regressor is pre-trained on the datamodule's train pieces at the start of the first fit (seconds) and stored in
 the checkpoint, so a resumed run does not retrain it.
@@ -32,6 +33,7 @@ class SymbolicModule(L.LightningModule):
                  heads: int = 4, encoder_layers: int = 3, decoder_layers: int = 3, ffn_dim: int = 512,
                  dropout: float = 0.1, max_tokens: int = 512, image_size: int = 64, image_encoder: str = "small-cnn",
                  image_weights: str | None = None, freeze_cnn: bool = True, comment_dim: int = 0,
+                 va_every_position: bool = False, null_va: bool = False, va_dropout: float = 0.0,
                  label_smoothing: float = 0.1, va_loss_weight: float = 1.0, va_head_weight: float = 1.0,
                  predicted_va_probability: float = 0.3, regressor_steps: int = 600, lr: float = 1e-3,
                  weight_decay: float = 0.01, warmup_steps: int = 200):
@@ -39,7 +41,9 @@ class SymbolicModule(L.LightningModule):
         self.save_hyperparameters()
         self.config = SymbolicConfig(vocab_size, pad_id, bos_id, eos_id, d_model, heads, encoder_layers,
                                      decoder_layers, ffn_dim, dropout, max_tokens, image_size, image_encoder,
-                                     comment_dim)
+                                     comment_dim, va_every_position, null_va)
+        if va_dropout and not null_va:
+            raise ValueError("va_dropout needs null_va: true (the learned 'no VA' token)")
         self.model = SymbolicModel(self.config, image_weights, freeze_cnn)
         self.va_regressor = MidiVARegressor(RegressorConfig(vocab_size)).requires_grad_(False)
         self.register_buffer("regressor_ready", torch.zeros((), dtype=torch.bool))
@@ -58,19 +62,27 @@ class SymbolicModule(L.LightningModule):
         inputs, targets = tokens[:, :-1], tokens[:, 1:]
         grid = self.model.image_grid(pixels)
         predicted_va = self.model.predict_va(grid)
+        unknown = torch.isnan(va).any(dim=1, keepdim=True)  # (B, 1): pre-training pieces, no feeling
+        known = ~unknown.squeeze(1)
+        va = torch.nan_to_num(va)  # a nan would poison the projection's gradient even where it is not selected
         condition = va
         if split == "train" and self.hparams.predicted_va_probability > 0:
             use_predicted = torch.rand(va.shape[0], 1, device=va.device) < self.hparams.predicted_va_probability
             condition = torch.where(use_predicted, predicted_va.detach(), va)
-        logits = self.model.decode(inputs, self.model.encode(grid, condition))
+        dropped = unknown if unknown.any() else None
+        if split == "train" and self.hparams.va_dropout > 0:
+            dropped = (torch.rand(va.shape[0], 1, device=va.device) < self.hparams.va_dropout) | unknown
+        if dropped is not None and self.model.null_va is None:
+            raise ValueError("pieces without a feeling (music21_pieces) need model.null_va: true")
+        logits = self.model.decode(inputs, self.model.encode(grid, condition, dropped=dropped))
         token = token_loss(logits, targets, self.config.pad_id, self.hparams.label_smoothing)
-        va_head = F.mse_loss(predicted_va, va)
+        va_head = F.mse_loss(predicted_va[known], va[known]) if known.any() else predicted_va.sum() * 0
         loss = token + self.hparams.va_head_weight * va_head
         batch_size = tokens.shape[0]
         if bool(self.regressor_ready):
             mask = targets != self.config.pad_id
-            music_va = self.va_regressor(soft_tokens(logits), mask)
-            va_loss = F.mse_loss(music_va, va)
+            music_va = self.va_regressor(soft_tokens(logits[known]), mask[known])
+            va_loss = F.mse_loss(music_va, va[known]) if known.any() else logits.sum() * 0
             if self.hparams.va_loss_weight > 0:
                 loss = loss + self.hparams.va_loss_weight * va_loss
             self.log(f"{split}/va_loss", va_loss, batch_size=batch_size, sync_dist=split != "train")

@@ -5,7 +5,8 @@ is read from the pipeline itself, never assumed:
 
 - the options its ``__call__`` accepts (``inspect.signature``): :class:`art2music.Art2Music` takes ``comment``,
   ``emotion``, ``valence``, ``arousal``, ``seed``, ``steps``, ``guidance`` and ``seconds``; the midi engine's
-  ``Art2Midi`` takes ``emotion``, ``valence``, ``arousal``, ``seed`` and ``seconds`` but no comment;
+  ``Art2Midi`` takes ``emotion``, ``valence``, ``arousal``, ``seed``, ``guidance`` and ``seconds`` (any length,
+  windowed) but no comment;
 - whether it can be steered to a feeling at all: a pipeline that says ``accepts_va = False`` (a stage 1 trained
   without emotion conditioning, such as the demo's) takes no emotion, valence or arousal;
 - whether it samples at all: a pipeline that says ``is_generative = False`` (the BiLSTM stage 1) refuses seeds,

@@ -102,3 +102,70 @@ def test_filtering_keeps_the_top_tokens():
     assert torch.isfinite(nucleus[0, 0]) and torch.isinf(nucleus[0, 1:]).all()
     with pytest.raises(ValueError, match="not both"):
         SamplingSettings(bars=2, seconds=3.0)
+
+
+def _conditioned_model(vocab: int) -> SymbolicModel:
+    torch.manual_seed(0)
+    config = SymbolicConfig(vocab_size=vocab, d_model=32, heads=4, ffn_dim=64, max_tokens=48, image_size=32,
+                            dropout=0.0, va_every_position=True, null_va=True)
+    return SymbolicModel(config).eval()
+
+
+def test_va_at_every_position_with_the_cache_and_the_no_va_token():
+    model = _conditioned_model(50)
+    pixels = torch.rand(2, 3, 32, 32)
+    grid, va = model.image_grid(pixels), torch.tensor([[0.8, 0.5], [-0.8, -0.5]])
+    memory = model.encode(grid, va)
+    tokens = torch.randint(3, 50, (2, 9))
+    full = model.decode(tokens, memory)
+    cache: dict = {}
+    stepwise = torch.cat([model.decode(tokens[:, k:k + 1], memory, cache, start=k) for k in range(9)], dim=1)
+    torch.testing.assert_close(stepwise, full, atol=1e-5, rtol=1e-4)
+    # the condition reaches every position directly: with cross-attention switched off, VA still moves the logits
+    # (once the projection has learned something: it starts at zero, so as not to drown the token embeddings)
+    assert not model.va_to_positions.weight.any()
+    torch.nn.init.normal_(model.va_to_positions.weight, std=0.1)
+    for layer in model.decoder:
+        layer.cross_attention.out.weight.data.zero_()
+        layer.cross_attention.out.bias.data.zero_()
+    assert not torch.allclose(model.decode(tokens, model.encode(grid, va)), model.decode(tokens, model.encode(grid, -va)),
+                              atol=1e-4)
+    unconditioned = model.encode(grid, None)
+    dropped = model.encode(grid, va, dropped=torch.tensor([[True], [False]]))
+    torch.testing.assert_close(dropped[0], unconditioned[0])
+    torch.testing.assert_close(dropped[1], memory[1])
+    with pytest.raises(ValueError, match="not trained for guidance"):
+        _model(50).encode(grid[:, :, :32], None)
+
+
+def test_guidance_moves_sampling_towards_the_condition(tokenizer):
+    facts = token_facts(tokenizer)
+    model = _conditioned_model(len(tokenizer))
+    grid = model.image_grid(torch.rand(1, 3, 32, 32))
+    memory = torch.cat([model.encode(grid, torch.tensor([[0.9, 0.9]])), model.encode(grid, None)])
+    from art2music.symbolic.sampling import BarClock, row_generator, sample_window
+
+    def first_logits(guidance: float) -> torch.Tensor:
+        seen = []
+        original = filter_logits
+
+        def spy(logits, top_k, top_p):
+            seen.append(logits.clone())
+            return original(logits, top_k, top_p)
+
+        import art2music.symbolic.sampling as sampling
+
+        sampling.filter_logits = spy
+        try:
+            sample_window(model, memory, [facts.bos], facts, SamplingSettings(guidance=guidance, bars=1),
+                          row_generator(0), BarClock())
+        finally:
+            sampling.filter_logits = original
+        return seen[0]
+
+    conditioned = model.decode(torch.tensor([[facts.bos]]), memory[:1])[0, -1]
+    unconditioned = model.decode(torch.tensor([[facts.bos]]), memory[1:])[0, -1]
+    allowed = torch.isfinite(first_logits(1.0)[0])
+    torch.testing.assert_close(first_logits(1.0)[0, allowed], conditioned[allowed], atol=1e-4, rtol=1e-4)
+    expected = unconditioned + 3.0 * (conditioned - unconditioned)
+    torch.testing.assert_close(first_logits(3.0)[0, allowed], expected[allowed], atol=1e-4, rtol=1e-4)

@@ -113,3 +113,42 @@ def test_bad_emopia_files_are_named_and_counted_and_the_good_ones_used(tmp_path,
     names = {piece.path.name for piece in data.pieces}
     assert {"Q1_songA_0.mid", "Q3_songB_1.mid"} <= names and not names & {"Q2_songC_0.mid", "Q4_songD_0.mid"}
     assert len(data.sequences) == len(data.pieces) == 10
+
+
+def test_music21_pieces_train_the_decoder_unpaired(tmp_path):
+    """Bach chorales from the music21 corpus join training without a painting or a feeling: blank image, "no VA"."""
+    pytest.importorskip("music21")
+    from art2music.symbolic.music21_corpus import read_music21
+    from art2music.training.midi_data import NO_PAINTING, SymbolicDataModule, collate_pairs
+    from art2music.training.midi_module import SymbolicModule
+
+    pieces, skipped = read_music21(tmp_path / "m21", 3)
+    assert not skipped and len(pieces) == 3 and all(p.pretraining and p.path.is_file() for p in pieces)
+    assert sorted(p.split for p in pieces) == ["test", "train", "val"]
+    stamp = pieces[0].path.stat().st_mtime_ns
+    assert read_music21(tmp_path / "m21", 3)[0][0].path.stat().st_mtime_ns == stamp  # converted once
+
+    data = SymbolicDataModule(manifest=str(_tiny_manifest(tmp_path)), work_dir=str(tmp_path / "data"), composed_per_emotion=0,
+                              vocab_size=560, image_size=32, max_tokens=96, pairs_per_painting=1, music21_pieces=3)
+    pairs = data.pairs("train")
+    unpaired = [pair for pair in pairs if pair[0] == NO_PAINTING]
+    assert len(unpaired) == 1 and data.pieces[unpaired[0][1]].pretraining
+    assert len(data.regressor_data("train")[0]) == sum(1 for p in data.pieces if p.split == "train" and not p.pretraining)
+    dataset = data.dataset("train")
+    items = [dataset[k] for k in range(len(dataset))]
+    blank = next(item for item, pair in zip(items, pairs) if pair[0] == NO_PAINTING)
+    assert torch.isnan(blank[1]).all() and not blank[0].any()
+    batch = collate_pairs(items[-4:], data.pad_id)
+    for null_va in (True, False):
+        module = SymbolicModule(vocab_size=data.vocab_size, pad_id=data.pad_id, bos_id=data.bos_id, eos_id=data.eos_id,
+                                d_model=32, ffn_dim=64, max_tokens=96, image_size=32, null_va=null_va,
+                                va_every_position=True, va_loss_weight=0.0)
+        if not null_va:
+            with pytest.raises(ValueError, match="null_va"):
+                module._step(batch, "val")
+            continue
+        loss = module._step(batch, "val")
+        loss.backward()
+        assert torch.isfinite(loss)
+        assert all(torch.isfinite(p.grad).all() for p in module.parameters() if p.grad is not None)
+        assert module.model.null_va.grad is not None and module.model.null_va.grad.abs().sum() > 0

@@ -28,6 +28,8 @@ from vocoder.mel import MelConfig
 from vocoder.precision import precision_name, resolve_precision
 
 ImageInput = Union[str, os.PathLike, Image.Image]
+LOOP_CONTEXT_FRAMES = 16
+"""Frames of wrap-around context a loop is vocoded with (more than the demo vocoder's and V1's receptive field)."""
 __all__ = ["Art2Music", "DEMO_DIR", "ImageInput", "item_seed"]
 
 
@@ -242,7 +244,8 @@ class Art2Music:
     @torch.inference_mode()
     def embeddings_to_mel(self, text_embedding: torch.Tensor, image_embedding: torch.Tensor,
                           seeds: Sequence[int] | None = None, steps: int | None = None, guidance: float | None = None,
-                          seconds: float | None = None, va: torch.Tensor | None = None) -> torch.Tensor:
+                          seconds: float | None = None, va: torch.Tensor | None = None, loop: bool = False
+                          ) -> torch.Tensor:
         """``(B, D)`` embeddings → ``(B, n_mels, frames)`` log-mel.
 
         Args:
@@ -252,9 +255,15 @@ class Art2Music:
                 seeded with ``seeds[i]``, so an item's piece does not depend on the batch it is in (default:
                 seed 0 for every item).
             steps, guidance: flow only: ODE steps and guidance scale (default: the stored ones).
-            seconds: length of the piece (default: the trained length).
+            seconds: length of the piece (default: the trained length; a flow stage 1 writes longer pieces window
+                by window, each continuing the last).
+            loop: flow only: make the end lead into the start, so the piece repeats seamlessly (vocode it with
+                ``mel_to_audio(mel, loop=True)``).
         """
         self.check_sampling(seeds, steps, guidance)
+        if loop and not self.is_generative:
+            raise ValueError(f"loop only applies to a generative stage 1; this pipeline's decoder is the "
+                             f"deterministic '{self.decoder}' (export one with the flow decoder to make loops)")
         if va is not None:
             va = torch.as_tensor(va, dtype=torch.float32)
             if bool(torch.isnan(va).all()):
@@ -277,7 +286,7 @@ class Art2Music:
                              for seed in seeds])
         with self._autocast():
             mel = self.stage1(text_embedding, image_embedding, frames, va=va, noise=noise.to(self.device),
-                              steps=steps, guidance=guidance)
+                              steps=steps, guidance=guidance, loop=loop or None)
         return mel.float()
 
     def image_to_mel(self, images: Sequence[ImageInput], comments: Sequence[str | None] | None = None,
@@ -286,15 +295,26 @@ class Art2Music:
         return self.embeddings_to_mel(*self.embed(images, comments), **sampling)
 
     @torch.inference_mode()
-    def mel_to_audio(self, mel: torch.Tensor) -> np.ndarray:
-        """``(B, n_mels, frames)`` log-mel → ``(B, frames * hop)`` float32 waveform in [-1, 1]."""
-        audio = self.vocoder(mel.to(self.device)).squeeze(1)
+    def mel_to_audio(self, mel: torch.Tensor, loop: bool = False) -> np.ndarray:
+        """``(B, n_mels, frames)`` log-mel → ``(B, frames * hop)`` float32 waveform in [-1, 1].
+
+        ``loop``: vocode the mel as a cycle (its last frames before its first, its first after its last, then cut
+        back), so the waveform's end runs into its start without the click of the vocoder's zero padding.
+        """
+        mel = mel.to(self.device)
+        context = min(LOOP_CONTEXT_FRAMES, mel.shape[-1]) if loop else 0
+        if context:
+            mel = torch.cat([mel[..., -context:], mel, mel[..., :context]], dim=-1)
+        audio = self.vocoder(mel).squeeze(1)
+        if context:
+            hop = self.mel_config.hop_length
+            audio = audio[..., context * hop:audio.shape[-1] - context * hop]
         return audio.clamp(-1.0, 1.0).float().cpu().numpy()
 
     def __call__(self, image: ImageInput | Sequence[ImageInput], comment: str | None | Sequence[str | None] = None,
                  seed: int | Sequence[int] | None = None, steps: int | None = None, guidance: float | None = None,
                  seconds: float | None = None, emotion: str | None = None, valence: float | None = None,
-                 arousal: float | None = None) -> np.ndarray:
+                 arousal: float | None = None, loop: bool = False) -> np.ndarray:
         """One image → ``(samples,)`` float32 waveform; a list of images → ``(B, samples)``.
 
         ``comment`` is a string (or ``None``) for one image, or a list matching a list of images.
@@ -304,7 +324,9 @@ class Art2Music:
                 image and comment.
             steps: flow only: ODE steps (more: slower, closer to the trained flow; default: the stored value).
             guidance: flow only: classifier-free guidance scale (1: none; default: the stored value).
-            seconds: length of the piece (default: the trained length; the BiLSTM cannot go beyond it).
+            seconds: length of the piece (default: the trained length; the BiLSTM cannot go beyond it; the flow
+                decoder writes any length, window by window).
+            loop: flow only: a piece whose end flows into its start, to repeat seamlessly.
             emotion: the feeling to aim for, an ArtEmis emotion name (placed through :mod:`art2music.emotions`' table);
             valence, arousal: or the feeling as two numbers in [-1, 1]; with neither, the model reads the feeling
                 from the image and comment. Needs a stage 1 trained with emotion conditioning (:attr:`accepts_va`).
@@ -331,8 +353,9 @@ class Art2Music:
                 seeds = [seed] * len(images)
             else:
                 seeds = list(seed)
-        mel = self.image_to_mel(images, comments, seeds=seeds, steps=steps, guidance=guidance, seconds=seconds, va=va)
-        audio = self.mel_to_audio(mel)
+        mel = self.image_to_mel(images, comments, seeds=seeds, steps=steps, guidance=guidance, seconds=seconds, va=va,
+                                loop=loop)
+        audio = self.mel_to_audio(mel, loop=loop)
         return audio[0] if single else audio
 
     def __repr__(self) -> str:

@@ -89,7 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help="length of each piece (default: the audio model's trained length; midi: 20 s, any "
                                "length)")
     sampling.add_argument("--loop", action="store_true",
-                          help="midi: a piece of whole bars whose last bar resolves to the first, to repeat seamlessly")
+                          help="a piece whose end flows into its start, to repeat seamlessly (audio: a flow stage 1; "
+                               "midi: whole bars, the last resolving to the first)")
     feeling = parser.add_argument_group(
         "target feeling (default: the model reads it from the picture; a CSV row's emotion or valence,arousal "
         "columns override these; the audio engine needs a stage 1 trained with emotion conditioning)")
@@ -128,8 +129,6 @@ def _check_options(args: argparse.Namespace) -> str | None:
         return "--temperature must be positive and --top-p in (0, 1]"
     if args.engine == "midi" and args.steps is not None:
         return "--steps is for the audio engine's flow decoder; the midi engine samples tokens"
-    if args.loop and args.engine != "midi":
-        return "--loop is not available for the audio engine yet: use --engine midi"
     if args.engine == "midi" and args.devices:
         return "--devices is for the audio engine; the midi engine renders in one process"
     if args.wait_timeout is not None and (args.wait_timeout < 0 or not args.wait):
@@ -277,9 +276,12 @@ def _load_and_render(args: argparse.Namespace, collection, out_dir: Path) -> int
     va, emotion = _target(args)
     settings = RenderSettings(batch_size=args.batch_size, wav_format=args.wav_format, redo=args.redo,
                               progress=not args.no_progress, seed=args.seed, steps=args.steps,
-                              guidance=args.guidance, seconds=args.seconds, va=va, emotion=emotion)
+                              guidance=args.guidance, seconds=args.seconds, va=va, emotion=emotion, loop=args.loop)
     try:
         pipe.check_sampling(args.seed, args.steps, args.guidance)
+        if args.loop and not pipe.is_generative:
+            raise ValueError(f"--loop needs a generative stage 1; this pipeline's decoder is the deterministic "
+                             f"'{pipe.decoder}' (export one with the flow decoder to make loops)")
         pipe.check_va(va)
         pipe.frames_for(args.seconds)
     except ValueError as error:

@@ -58,6 +58,7 @@ class RenderSettings:
     seconds: float | None = None
     va: tuple[float, float] | None = None
     emotion: str = ""
+    loop: bool = False
 
     def __post_init__(self) -> None:
         if self.va is not None:
@@ -70,8 +71,9 @@ class RenderSettings:
             raise ValueError(f"wav format must be one of {sorted(WAV_SUBTYPES)}, got {self.wav_format!r}")
 
     def sampling(self) -> dict[str, Any]:
-        """The sampling options given (``seed``, ``steps``, ``guidance``, ``seconds``; unset ones left out)."""
-        values = {"seed": self.seed, "steps": self.steps, "guidance": self.guidance, "seconds": self.seconds}
+        """The sampling options given (``seed``, ``steps``, ``guidance``, ``seconds``, ``loop``; unset ones left out)."""
+        values = {"seed": self.seed, "steps": self.steps, "guidance": self.guidance, "seconds": self.seconds,
+                  "loop": self.loop or None}
         return {name: value for name, value in values.items() if value is not None}
 
     def output_settings(self) -> dict[str, Any]:
@@ -253,7 +255,7 @@ def render_images(pipe: Any, images: Sequence[Image.Image], comments: Sequence[s
         settings: the render's ``steps``, ``guidance`` and ``seconds``.
         targets: one target feeling (valence, arousal) per item, ``None`` for items without one.
     """
-    sampling = {"seconds": settings.seconds} if settings is not None else {}
+    sampling = {"seconds": settings.seconds, "loop": settings.loop} if settings is not None else {}
     if targets is not None and any(target is not None for target in targets):
         import torch
 
@@ -264,7 +266,7 @@ def render_images(pipe: Any, images: Sequence[Image.Image], comments: Sequence[s
         if settings is not None:
             sampling.update(steps=settings.steps, guidance=settings.guidance)
     mel = pipe.embeddings_to_mel(*pipe.embed(list(images), list(comments)), **sampling)
-    audio = pipe.mel_to_audio(mel)
+    audio = pipe.mel_to_audio(mel, loop=sampling.get("loop", False))
     return mel.float().cpu().numpy(), audio
 
 

@@ -80,6 +80,6 @@ demo-train: ## Rebuild the demo weights from scratch (corpus, tiny encoder, stag
 render: ## Render a collection: make render INPUT=folder-or.csv OUT=outputs/x [MODEL=demo|DIR]
 	$(CLI) render $(INPUT) --out $(or $(OUT),outputs/render) --model $(or $(MODEL),demo) $(ARGS)
 
-evaluate: ## Score a model on a split: make evaluate [MODEL=demo|DIR] [MANIFEST=…] [SPLIT=test] [OUT=…]
+evaluate: ## Score a model on a split: make evaluate [MODEL=demo|demo-midi|DIR] [MANIFEST=…] [SPLIT=test] [OUT=…]
 	$(CLI) evaluate --model $(or $(MODEL),demo) --manifest $(or $(MANIFEST),datasets/demo/articaps/manifest.csv) \
 	    --split $(or $(SPLIT),test) --out $(or $(OUT),outputs/evaluate) $(ARGS)

@@ -167,10 +167,11 @@ def run_build(args: argparse.Namespace) -> int:
         "encoder_arch": args.encoder_arch, "encoder_pretrained": _weights_identity(pretrained) if pretrained else None,
         "text_template": args.text_template, "seconds": args.seconds, "min_seconds": args.min_seconds,
         "num_samples": num_samples, "mel_config": mel_config.to_dict(), "audio_pattern": args.audio_pattern,
-        "midi_pattern": args.midi_pattern if args.midi else None,
         "text_model": str(args.text_model) if args.text_model else "bundled all-MiniLM-L6-v2",
         "top_k": match.top_k, "candidates": match.candidates, "threshold": match.threshold, "max_clip_uses": match.max_clip_uses,
         "splits": fractions.as_tuple(), "split_strata": "emotion", "seed": args.seed}
+    if args.midi:  # only then, so a build without MIDI keeps the fingerprint it had before --midi existed
+        options["midi_pattern"] = args.midi_pattern
     print_fp = fingerprint(options, [args.artemis, args.musiccaps], comments, clips)
     if layout.summary.is_file() and layout.manifest.is_file():
         previous = json.loads(layout.summary.read_text(encoding="utf-8"))

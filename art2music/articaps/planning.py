@@ -50,7 +50,8 @@ def fingerprint(options: dict[str, Any], inputs: Sequence[str | Path], comments:
     for comment in comments:
         digest.update(f"{comment.line}:{comment.image_path}\n".encode("utf-8", "surrogateescape"))
     for clip in clips:
-        digest.update(f"{clip.line}:{clip.audio_path}:{clip.midi_path or ''}\n".encode("utf-8", "surrogateescape"))
+        midi = f":{clip.midi_path}" if clip.midi_path else ""  # builds without MIDI keep their earlier fingerprint
+        digest.update(f"{clip.line}:{clip.audio_path}{midi}\n".encode("utf-8", "surrogateescape"))
     return digest.hexdigest()
 
 

@@ -102,7 +102,8 @@ def markdown_report(result: dict[str, Any]) -> str:
             continue
         checks = entry.get("targets") or targets(entry, chance)
         parts.append(f"- `{name}` ({entry['model']}): " + "; ".join(f"{key.replace('_', ' ')}: {_verdict(value)}"
-                                                                 for key, value in checks.items()) + ".")
+                                                                 for key, value in checks.items())
+                     + f"; its image → VA head is {_number(entry.get('image_va_error'))} from the paintings' VA.")
     if probe:
         parts.append(f"- Emotion accuracy: the audio evaluation's probe (mel statistics, logistic regression) trained "
                      f"on the true training clips, applied to the first {probe['seconds']:g} s of each render; chance "

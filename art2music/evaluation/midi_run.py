@@ -12,7 +12,8 @@ image, as for a user who gives none), and writes::
     OUT/metrics.json, OUT/metrics.md              per system (the reference pieces, then each model):
         symbolic metrics and their ratio to the references', major-key share for positive/negative-valence targets,
         tempo and notes/s for high/low-arousal targets, VA distance by the feature judge, emotion accuracy of the
-        rendered audio (the audio evaluation's probe, trained on the true training clips), novelty
+        rendered audio (the audio evaluation's probe, trained on the true training clips), novelty, and the error of
+        the model's image → VA head (``image_va_error``, the VA the pieces were composed for)
 
 A painting's target emotion is the most frequent emotion of its rows' comments (a reference piece's, of the rows it
 is paired in); its target VA is that emotion's (:data:`art2music.emotions.VALENCE_AROUSAL`).
@@ -252,6 +253,11 @@ def evaluate_midi(models: dict[str, str], manifest_path: str | os.PathLike, out_
         corpus = reference_corpus if pipe is first_pipe else midi_scores.TrainingCorpus(
             [score_to_ids(pipe.tokenizer, s) for s in train_scores], train_bars)
         scored["novelty"] = midi_scores.novelty(pieces, [piece.tokens for piece in pieces], corpus)
+        composed = sorted(set(owners))  # the paintings that could be read
+        if composed:  # how well the model's image → VA head reads the paintings it composed for
+            predicted = pipe.predict_va([paintings[k].path for k in composed]).numpy()
+            scored["image_va_error"] = midi_scores.mean(np.linalg.norm(
+                predicted - np.array([paintings[k].va for k in composed]), axis=1))
         scored["model"] = models[name]
         scored["targets"] = target_checks(scored, probe.chance if probe else None)
         systems[name] = scored

@@ -1,11 +1,13 @@
 """The symbolic engine's data: paintings and MIDI pieces with emotions and valence-arousal (VA), split apart.
 
-A training example is a *pair* (painting, piece) of the same emotion. Paintings and pieces are each split
-into train/val/test by a seeded permutation within each emotion, and pairs are only formed inside one
-split, so no test painting and no test piece is ever seen in training.
+A training example is a *pair* (painting, piece) of the same emotion. Paintings and pieces each belong to one of
+train/val/test, and pairs are only formed inside one split, so no test painting and no test piece is ever seen in
+training.
 
 Sources:
-  - the demo corpus (``raw/wikiart/<style>/<name>.jpg``, ``raw/midi/<ytid>.mid``, ``raw/demo_labels.csv``);
+  - an ArtiCaps manifest (the demo corpus's): paintings from ``image_path``, pieces from ``midi_path``, with the
+    manifest's splits (read by :func:`art2music.training.midi_data.read_manifest_corpus`, since this room does not
+    read manifests);
   - more and longer pieces composed on the spot by :mod:`art2music.demo_corpus.composition` (symbolic data
     is cheap: no audio is rendered), :func:`compose_pieces`;
   - EMOPIA (:mod:`art2music.symbolic.emopia`), whose pieces carry a VA quadrant and are paired with
@@ -16,7 +18,6 @@ VA values come from :data:`art2music.emotions.VALENCE_AROUSAL`.
 
 from __future__ import annotations
 
-import csv
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,29 +90,6 @@ def _split_groups(items: list[tuple[Path, str]], seed: int, fractions: Sequence[
         splits = assign_splits(len(paths), seed * 1009 + EMOTIONS.index(emotion), fractions)
         result += [kind(path, emotion, *emotion_va(emotion), split) for path, split in zip(paths, splits)]
     return result
-
-
-def read_demo_corpus(raw: str | os.PathLike, seed: int = 0, fractions: Sequence[float] = DEFAULT_FRACTIONS
-                     ) -> tuple[list[Painting], list[Piece]]:
-    """Paintings and pieces of a demo corpus's ``raw/`` folder with emotions from ``demo_labels.csv``, split.
-
-    Raises:
-        FileNotFoundError: no ``demo_labels.csv`` in ``raw``.
-    """
-    raw = Path(raw)
-    labels = raw / "demo_labels.csv"
-    if not labels.is_file():
-        raise FileNotFoundError(f"{labels} is missing: not a demo corpus raw/ folder (make demo-data builds one)")
-    paintings, pieces = [], []
-    with open(labels, encoding="utf-8", newline="") as handle:
-        for row in csv.DictReader(handle):
-            emotion = normalize_emotion(row["emotion"])
-            if row["kind"] == "painting":
-                paintings.append((raw / "wikiart" / f"{row['key']}.jpg", emotion))
-            elif row["kind"] == "clip" and (raw / "midi" / f"{row['key']}.mid").is_file():
-                pieces.append((raw / "midi" / f"{row['key']}.mid", emotion))
-    return (_split_groups(paintings, seed, fractions, Painting),
-            _split_groups(pieces, seed + 1, fractions, Piece))
 
 
 def compose_pieces(folder: str | os.PathLike, emotions: Sequence[str], per_emotion: int, seconds: float,

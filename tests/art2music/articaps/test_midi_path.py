@@ -97,3 +97,32 @@ def test_a_manifest_round_trips_midi_paths_and_an_old_one_reads_with_none(tmp_pa
     short.write_text(",".join(COLUMNS) + "\npair1,img.jpg,nice,awe,clip.wav,a song,0.5,train\n", encoding="utf-8")
     with pytest.raises(ManifestError, match="expected 9 fields"):
         read_manifest(short)
+
+
+def test_build_articaps_with_midi_names_each_clips_score_and_keeps_builds_without_it(tmp_path, capsys, monkeypatch):
+    from art2music.articaps.build_report import read_report
+    from art2music.articaps.builder import main
+    from tests.art2music.articaps.conftest import make_raw_corpus
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    corpus = make_raw_corpus(tmp_path / "raw", broken=False)
+    midi = tmp_path / "raw" / "midi"
+    midi.mkdir()
+    for k in range(3):  # amusement clips have a score, sadness clips do not
+        (midi / f"amuClip{k}.mid").write_bytes(b"MThd")
+    out = tmp_path / "out"
+    options = ("--splits", "1,0,0", "--top-k", "6", "--candidates", "6", "--max-clip-uses", "0")
+    assert main(corpus.builder_args(out, *options)) == 0
+    assert {row.midi_path for row in read_manifest(out / "manifest.csv")} == {""}
+    assert main(corpus.builder_args(out, *options)) == 0  # the same inputs: the build is reused
+    assert "already complete" in capsys.readouterr().err
+    assert main(corpus.builder_args(out, *options, "--midi", str(midi))) == 2  # scores are a different input
+    assert "different inputs" in capsys.readouterr().err
+    assert main(corpus.builder_args(out, *options, "--midi", str(midi), "--restart")) == 1  # sadness: missing_midi
+    manifest = read_manifest(out / "manifest.csv")
+    for row in manifest:
+        ytid = Path(row.audio_path).stem
+        assert row.midi_path == (f"../raw/midi/{ytid}.mid" if ytid.startswith("amu") else "")
+    assert {row.midi_path for row in manifest} > {""}
+    missing = [item for item in read_report(out / "report.csv") if item.reason == "missing_midi"]
+    assert sorted(Path(item.item).name for item in missing) == ["sadClip0.mid", "sadClip1.mid", "sadClip2.mid"]

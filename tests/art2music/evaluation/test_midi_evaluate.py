@@ -80,6 +80,13 @@ def test_evaluate_scores_midi_models_against_the_held_out_pieces(midi_manifest, 
         if ratio is not None:
             assert ratio == pytest.approx(fitted["metrics"][name] / reference["metrics"][name])
     assert 0.0 <= fitted["emotion_accuracy"] <= 1.0 and fitted["judge_va_distance"] is not None
+    from art2music.emotions import VALENCE_AROUSAL
+    from art2music.symbolic.pipeline import Art2Midi
+
+    images = [midi_manifest.parent / "images" / f"p{k}.png" for k in (4, 5)]
+    predicted = Art2Midi.from_pretrained(tiny_midi_pipeline).predict_va(images).numpy()
+    truth = np.array([VALENCE_AROUSAL["amusement"], VALENCE_AROUSAL["sadness"]])
+    assert fitted["image_va_error"] == pytest.approx(np.linalg.norm(predicted - truth, axis=1).mean(), abs=1e-5)
     assert fitted["novelty"]["training_pieces"] == 4 and fitted["novelty"]["longest_shared_tokens_max"] >= 1
     assert result["systems"]["again"]["metrics"] == fitted["metrics"]  # same model, same seeds: same pieces
     assert set(fitted["targets"]) >= {"metrics_within_25_percent", "at_most_4_bars_shared"}

@@ -4,26 +4,22 @@ from pathlib import Path
 
 import pytest
 
-from art2music.symbolic.corpus import (Painting, Piece, assign_splits, compose_pieces, pair_by_va, pair_same_emotion,
-                                       read_demo_corpus)
+from art2music.symbolic.corpus import (Painting, Piece, assign_splits, compose_pieces, emotion_va, pair_by_va,
+                                       pair_same_emotion)
 from art2music.symbolic.emopia import QUADRANT_VA, quadrant_of, read_emopia
 
 from .conftest import compose_piece
 
 
-def _fake_demo_raw(root: Path) -> Path:
-    raw = root / "raw"
-    rows = ["kind,key,emotion"]
+def _demo_items(root: Path) -> tuple[list[Painting], list[Piece]]:
+    """Ten paintings and ten pieces per emotion, each group split by its own seeded permutation."""
+    paintings, pieces = [], []
     for emotion in ("amusement", "sadness"):
-        for k in range(10):
-            rows.append(f"painting,Style/{emotion}-{k},{emotion}")
-            (raw / "wikiart" / "Style").mkdir(parents=True, exist_ok=True)
-            (raw / "wikiart" / "Style" / f"{emotion}-{k}.jpg").write_bytes(b"x")
-            rows.append(f"clip,{emotion}{k},{emotion}")
-            (raw / "midi").mkdir(exist_ok=True)
-            (raw / "midi" / f"{emotion}{k}.mid").write_bytes(b"x")
-    (raw / "demo_labels.csv").write_text("\n".join(rows) + "\n")
-    return raw
+        for kind, items, name in ((Painting, paintings, "painting"), (Piece, pieces, "piece")):
+            splits = assign_splits(10, seed=len(items) + len(name))
+            items += [kind(root / f"{emotion}-{name}-{k}", emotion, *emotion_va(emotion), split)
+                      for k, split in enumerate(splits)]
+    return paintings, pieces
 
 
 def test_splits_are_seeded_and_cover_every_split():
@@ -35,7 +31,7 @@ def test_splits_are_seeded_and_cover_every_split():
 
 
 def test_demo_pairs_keep_splits_and_emotions_apart(tmp_path):
-    paintings, pieces = read_demo_corpus(_fake_demo_raw(tmp_path), seed=0)
+    paintings, pieces = _demo_items(tmp_path)
     assert len(paintings) == 20 and len(pieces) == 20
     assert {p.valence > 0 for p in paintings if p.emotion == "amusement"} == {True}
     for split in ("train", "val", "test"):

@@ -20,6 +20,7 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "train-encoder": ("art2music.training.contrastive_encoder", "main", "train a tiny CLIP encoder on a manifest (demo)"),
     "predict-mels": ("art2music.training.predict_mels", "main", "store stage-1 predicted mels for vocoder fine-tuning"),
     "render": ("art2music.render.cli", "main", "render WAVs + an HTML gallery for a folder or CSV of images"),
+    "soundtrack": ("art2music.soundtrack.cli", "main", "one continuous piece for a slideshow, a cue sheet and a player"),
     "evaluate": ("art2music.evaluation.cli", "main", "render a split and score it with MCD, LSD, FAD, cosine vs baselines"),
     "build-articaps": ("art2music.articaps.builder", "main", "build ArtiCaps pairs + feature cache from ArtEmis/MusicCaps"),
     "demo-corpus": ("art2music.demo_corpus", "main", "generate the demo corpus and build its ArtiCaps cache"),

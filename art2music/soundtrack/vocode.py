@@ -1,8 +1,9 @@
 """Vocoding a long mel in overlapping chunks, so memory stays bounded whatever the soundtrack's length.
 
 HiFi-GAN is convolutional: a sample depends only on nearby frames. Each chunk is vocoded with ``context`` extra
-frames on both sides; consecutive chunks' audio then overlaps by ``2 · context`` frames, across which the two
-versions (nearly identical, both having seen the same frames) are crossfaded linearly, so no seam is left.
+frames on both sides; consecutive chunks' audio then overlaps by ``2 · context`` frames. The outer ``context / 2``
+frames of each chunk (where its edge, the padding, shows) are dropped, and across the middle ``context`` frames the
+two versions (nearly identical, both having seen the same frames) are crossfaded linearly, so no seam is left.
 """
 
 from __future__ import annotations
@@ -33,17 +34,18 @@ def vocode_in_chunks(mel_to_audio: Callable[[torch.Tensor], np.ndarray], mel: to
         return np.asarray(mel_to_audio(mel))[0]
     out = np.zeros(frames * hop, dtype=np.float32)
     weight = np.zeros(frames * hop, dtype=np.float32)
-    ramp = 2 * context * hop
+    edge, ramp = context // 2 * hop, context * hop
+    rising = (np.arange(ramp, dtype=np.float32) + 0.5) / ramp
     count = -(-frames // chunk)  # equal chunks of at most ``chunk`` frames, each longer than the overlap
     bounds = [round(k * frames / count) for k in range(count + 1)]
     for start, end in zip(bounds, bounds[1:]):
         left, right = max(0, start - context), min(frames, end + context)
         audio = np.asarray(mel_to_audio(mel[..., left:right]))[0].astype(np.float32)
         gain = np.ones(audio.size, dtype=np.float32)
-        if left > 0:  # fade in over the overlap with the previous chunk
-            gain[:ramp] = (np.arange(ramp, dtype=np.float32) + 0.5) / ramp
+        if left > 0:  # silent over the chunk's own edge, then fading in across the boundary
+            gain[:edge], gain[edge:edge + ramp] = 0.0, rising
         if right < frames:
-            gain[-ramp:] = (np.arange(ramp, 0, -1, dtype=np.float32) - 0.5) / ramp
+            gain[audio.size - edge - ramp:audio.size - edge], gain[audio.size - edge:] = rising[::-1], 0.0
         out[left * hop:right * hop] += audio * gain
         weight[left * hop:right * hop] += gain
     return out / np.maximum(weight, 1e-6)

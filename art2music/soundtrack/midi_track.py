@@ -9,6 +9,8 @@ the image, a length in seconds, a seed). It cannot be told a tempo or a key, so:
   a time, and notes past its end are cut there;
 - **keys**: each section's key is estimated (:mod:`.keys`) and it is transposed, mode kept, to a key closely related
   to the previous section's (drums are not transposed);
+- **channels**: a MIDI file has 15 melodic channels; when the sections use more instruments, the least-used are
+  played by a kept instrument of their family (:func:`fit_channels`, noted in the cue sheet);
 - the sections are joined into one MIDI score (a track per GM program), saved as ``track.mid`` and played by
   FluidSynth as one piece.
 """
@@ -29,6 +31,8 @@ from art2music.soundtrack.slides import Slide
 TICKS_PER_QUARTER = 480
 BEATS_PER_BAR = 4
 END_FADE_SECONDS = 0.05
+MELODIC_CHANNELS = 15
+"""MIDI channels for pitched instruments (16 minus the drum channel): more programs than this would share channels."""
 
 
 class CompositionError(RuntimeError):
@@ -118,13 +122,37 @@ def compose_midi_track(pipe: Any, slides: Sequence[Slide], seconds_per_image: fl
                  "repeated": bool(section.beats < section_beats - 1e-6)}
         cues.append(Cue(index, slide.id, str(slide.image), slide.comment, index * seconds_per_image,
                         (index + 1) * seconds_per_image, extra=extra))
+    notes, merged = fit_channels(notes)
     piece = joined_piece(notes, tempo)
     samples = int(round(len(slides) * seconds_per_image * pipe.sample_rate))
     waveform = exact_length(piece.to_audio(pipe.sample_rate), samples, pipe.sample_rate)
     settings = {"engine": "midi", "seconds_per_image": seconds_per_image, "seed": seed, "temperature": temperature,
                 "top_p": top_p, "tempo_bpm": round(tempo, 3), "bars_per_image": bars,
-                "median_tempo_bpm": round(statistics.median(s.tempo for s in sections), 3)}
-    return Soundtrack(waveform, pipe.sample_rate, cues, "continued", settings, midi=piece)
+                "median_tempo_bpm": round(statistics.median(s.tempo for s in sections), 3),
+                "merged_programs": {str(old): new for old, new in merged.items()}}
+    track_notes = [f"the sections use more than {MELODIC_CHANNELS} instruments, the channels of a MIDI file; the "
+                   f"least-used were played by a kept instrument of their family: {merged}"] if merged else []
+    return Soundtrack(waveform, pipe.sample_rate, cues, "continued", settings, midi=piece, notes=track_notes)
+
+
+def fit_channels(notes: list[tuple]) -> tuple[list[tuple], dict[int, int]]:
+    """Notes using at most :data:`MELODIC_CHANNELS` melodic programs (a MIDI file has 16 channels, one for drums, and
+    each track takes one): the programs with the most note-beats are kept, every other one is played by the kept
+    program of its GM family (``program // 8``: pianos, organs, strings ...) nearest to it, else by the nearest kept
+    program. Returns the notes and ``{merged program: program playing it}``."""
+    weight: dict[int, float] = {}
+    for (program, drum), _, length, _, _ in notes:
+        if not drum:
+            weight[program] = weight.get(program, 0.0) + length
+    if len(weight) <= MELODIC_CHANNELS:
+        return notes, {}
+    kept = sorted(sorted(weight, key=lambda program: -weight[program])[:MELODIC_CHANNELS])
+    merged = {}
+    for program in sorted(set(weight) - set(kept)):
+        family = [k for k in kept if k // 8 == program // 8]
+        merged[program] = min(family or kept, key=lambda k: (abs(k - program), k))
+    return [((merged.get(program, program) if not drum else program, drum), *rest)
+            for (program, drum), *rest in notes], merged
 
 
 def joined_piece(notes: list[tuple], tempo: float) -> Any:
@@ -142,8 +170,10 @@ def joined_piece(notes: list[tuple], tempo: float) -> Any:
             tracks[(program, drum)] = Track(f"{'drums' if drum else f'program {program}'}", program, drum)
         tracks[(program, drum)].notes.append(Note(int(round(start * TICKS_PER_QUARTER)),
                                                   max(1, int(round(length * TICKS_PER_QUARTER))), pitch, velocity))
-    for track in tracks.values():
-        score.tracks.append(track)
+    # symusic writes track i on channel i (skipping 9, the drums'): drum tracks go last, so the melodic tracks get
+    # 15 channels of their own
+    for key in sorted(tracks, key=lambda key: key[1]):
+        score.tracks.append(tracks[key])
     return MidiPiece(score)
 
 

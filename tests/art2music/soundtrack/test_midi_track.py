@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
 
@@ -43,3 +45,25 @@ def test_exact_length_pads_or_cuts_with_a_fade():
     assert exact_length(audio, 1500, 22050).shape == (1500,) and exact_length(audio, 1500, 22050)[1200] == 0
     cut = exact_length(audio, 600, 1000)
     assert cut.shape == (600,) and cut[0] == 1 and cut[-1] == 0 and 0 < cut[580] < 1
+
+
+def test_fit_channels_keeps_the_most_used_programs_and_merges_the_rest_into_their_family():
+    from art2music.soundtrack.midi_track import MELODIC_CHANNELS, fit_channels
+
+    few = [((program, False), 0.0, 1.0, 60, 80) for program in range(5)]
+    assert fit_channels(few) == (few, {})
+    notes = [((8 * program, False), 0.0, 2.0, 60, 80) for program in range(16)]  # 16 families, one program each
+    notes.insert(1, ((0, True), 0.0, 1.0, 36, 90))  # a drum track among them must not cost a melodic channel
+    notes += [((1, False), 0.0, 0.5, 62, 80), ((9, False), 0.0, 0.5, 64, 80)]
+    fitted, merged = fit_channels(notes)
+    programs = {program for (program, drum), *_ in fitted if not drum}
+    assert len(programs) == MELODIC_CHANNELS
+    assert merged == {1: 0, 9: 8, 120: 112}  # pianos to the piano, the least-used family to its nearest neighbour
+    assert ((0, True), 0.0, 1.0, 36, 90) in fitted and len(fitted) == len(notes)
+    piece = joined_piece(fitted, 100.0)
+    assert len(piece.score.tracks) == MELODIC_CHANNELS + 1
+    mido = pytest.importorskip("mido")
+    written = mido.MidiFile(file=io.BytesIO(piece.score.dumps_midi()))
+    channels = [{message.channel for message in track if message.type == "note_on"} for track in written.tracks]
+    channels = [next(iter(used)) for used in channels if used]
+    assert len(channels) == MELODIC_CHANNELS + 1 == len(set(channels)) and 9 in channels  # no two tracks share one

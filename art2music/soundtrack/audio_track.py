@@ -25,7 +25,7 @@ from art2music.soundtrack.vocode import vocode_in_chunks
 CROSSFADE_SECONDS = 1.0
 """Length of the crossfade between two slides' clips (BiLSTM), and of the joins when a clip is repeated."""
 EMBED_BATCH = 16
-"""Slides encoded per batch (bounds memory for long slideshows)."""
+"""Slides encoded (and, with the BiLSTM, decoded and vocoded) per batch: bounds memory for long slideshows."""
 CROSSFADE_NOTE = ("this model's stage 1 is the deterministic BiLSTM, which cannot continue a piece: each image's "
                   "clip is repeated to fill its section and sections are joined by 1-s equal-power crossfades (a flow "
                   "stage 1 continues each section from the last instead)")
@@ -108,7 +108,8 @@ def _continued(pipe: Any, text: torch.Tensor, image: torch.Tensor, frames: int, 
 
 def _crossfaded(pipe: Any, text: torch.Tensor, image: torch.Tensor, section_samples: int) -> np.ndarray:
     """Each slide's clip filled to its section (plus half a crossfade on each inner side), then joined."""
-    clips = pipe.mel_to_audio(pipe.embeddings_to_mel(text, image))  # (slides, trained frames · hop)
+    clips = np.concatenate([pipe.mel_to_audio(pipe.embeddings_to_mel(text[i:i + EMBED_BATCH], image[i:i + EMBED_BATCH]))
+                            for i in range(0, len(text), EMBED_BATCH)])  # (slides, trained frames · hop)
     fade = 2 * (min(int(CROSSFADE_SECONDS * pipe.sample_rate), section_samples // 2) // 2)
     count = len(clips)
     sections = [fill(clip, section_samples + fade // 2 * ((k > 0) + (k < count - 1)), fade)

@@ -62,6 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _LoadError(Exception):
+    """The model or a setting does not fit (exit code 2)."""
+
+
 def _error(message: str) -> int:
     return usage_error("soundtrack", message)
 
@@ -141,10 +145,6 @@ def main(argv: list[str] | None = None) -> int:
     print(printable(f"wrote {track.seconds:.1f} s for {len(slides)} images ({track.transitions}) -> {written['wav']}, "
                     f"{written['json'].name}, {written['html'].name}"), file=sys.stderr)
     return 0
-
-
-class _LoadError(Exception):
-    """The model or a setting does not fit (exit code 2)."""
 
 
 def _write(track, slides, out: Path, subtype: str):

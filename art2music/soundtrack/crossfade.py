@@ -27,25 +27,28 @@ def fill(clip: np.ndarray, samples: int, fade: int) -> np.ndarray:
     if clip.size >= samples:
         return clip[:samples].copy()
     fade = max(0, min(fade, clip.size // 2))
-    out = clip.copy()
-    while out.size < samples:
-        out = join([out, clip], fade)
-    return out[:samples]
+    repeats = 1 + -(-(samples - clip.size) // (clip.size - fade))  # each repeat adds clip.size − fade samples
+    return join([clip] * repeats, fade)[:samples]
 
 
 def join(sections: list[np.ndarray], fade: int) -> np.ndarray:
     """Concatenate ``(n_k,)`` waveforms, each overlapping the previous one by ``fade`` samples in an equal-power
-    crossfade; the result has ``sum(n_k) − fade · (len(sections) − 1)`` samples."""
+    crossfade (shortened where a section is shorter); the result has ``sum(n_k) − Σ overlaps`` samples."""
     if not sections:
         raise ValueError("no sections to join")
-    out = np.asarray(sections[0], dtype=np.float32).copy()
-    for section in sections[1:]:
-        section = np.asarray(section, dtype=np.float32)
-        overlap = min(fade, out.size, section.size)
-        if overlap == 0:
-            out = np.concatenate([out, section])
-            continue
-        fade_out, fade_in = equal_power_gains(overlap)
-        middle = out[-overlap:] * fade_out + section[:overlap] * fade_in
-        out = np.concatenate([out[:-overlap], middle, section[overlap:]])
+    sections = [np.asarray(section, dtype=np.float32) for section in sections]
+    overlaps = [min(fade, a.size, b.size) for a, b in zip(sections, sections[1:])]
+    out = np.zeros(sum(section.size for section in sections) - sum(overlaps), dtype=np.float32)
+    end = 0
+    for index, section in enumerate(sections):
+        section = section.copy()
+        before = overlaps[index - 1] if index > 0 else 0
+        after = overlaps[index] if index < len(overlaps) else 0
+        if before:
+            section[:before] *= equal_power_gains(before)[1]
+        if after:
+            section[section.size - after:] *= equal_power_gains(after)[0]
+        start = end - before
+        out[start:start + section.size] += section
+        end = start + section.size
     return out

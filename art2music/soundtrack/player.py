@@ -31,9 +31,10 @@ _SCRIPT = """
 const cues = JSON.parse(document.getElementById("cues").textContent);
 const audio = document.getElementById("track"), picture = document.getElementById("picture");
 const caption = document.getElementById("caption"), items = document.querySelectorAll("#slides li");
+const SLACK = 0.02;  // seconds: a seek to a cue's start may land a few samples before it
 let shown = -1;
 function cueAt(time) {
-  for (let i = cues.length - 1; i >= 0; i--) { if (time >= cues[i].start) return i; }
+  for (let i = cues.length - 1; i >= 0; i--) { if (time >= cues[i].start - SLACK) return i; }
   return 0;
 }
 function show(index) {

@@ -58,4 +58,6 @@ def test_the_player_shows_the_picture_of_the_section_being_heard(bilstm_model_di
     assert browser.execute_script("return document.getElementById('caption').textContent") == "a storm <b>rolls</b> in"
     browser.execute_script("document.querySelectorAll('#slides li a')[2].click()")
     _wait(browser, "return document.getElementById('picture').src.endsWith('track_images/2-p2.jpg')")
-    assert browser.execute_script("return document.getElementById('track').currentTime") >= 2.0
+    assert browser.execute_script("return document.getElementById('track').currentTime") >= 2.0 - 0.01
+    time.sleep(0.6)  # playing from there (timeupdate events) keeps the third picture, even if the seek fell short
+    assert browser.execute_script("return document.getElementById('picture').src").endswith("2-p2.jpg")

@@ -91,8 +91,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     from art2music.audio_engine.decoders.flow_windows import window_plan
     from art2music.pipeline import Art2Music
-    from art2music.soundtrack.audio_track import (compose_audio_track, continued_mel, embed_slides,
-                                                  frames_per_slide)
+    from art2music.soundtrack.audio_track import compose_audio_track, embed_slides, frames_per_slide
     from art2music.soundtrack.slides import read_slides
     from vocoder.mel import mel_spectrogram
 
@@ -121,8 +120,7 @@ def main() -> None:
     if pipe.is_generative:
         overlap = window_plan(count * frames, pipe.stage1.decoder.frames)[1]
         text, image = embed_slides(pipe, slides)
-        sampling = track.settings
-        mel = continued_mel(pipe, text, image, frames, sampling["seed"], sampling["steps"], sampling["guidance"])[0]
+        sampling, mel = track.settings, track.mel
         steps = transition_steps(boundaries, mel.shape[1], max(half, overlap))
         result["stage1_mel"] = {**flux_figures(mel.numpy(), steps), **section_contrast(mel.numpy(), frames, count)}
         cut = hard_cut_mel(pipe, text, image, frames, sampling["seed"], sampling["steps"], sampling["guidance"])

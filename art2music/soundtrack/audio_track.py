@@ -73,16 +73,18 @@ def compose_audio_track(pipe: Any, slides: Sequence[Slide], seconds_per_image: f
         seed = slideshow_seed(slides) if seed is None else seed
         sampling = {**pipe.sampling_defaults(), **{k: v for k, v in (("steps", steps), ("guidance", guidance))
                                                    if v is not None}}
-        waveform = _continued(pipe, text, image, frames, seed, sampling["steps"], sampling["guidance"])
+        mel = continued_mel(pipe, text, image, frames, seed, sampling["steps"], sampling["guidance"])
+        waveform = vocode_in_chunks(pipe.mel_to_audio, mel, hop)
         settings.update(seed=seed, **sampling)
         transitions, notes = "continued", []
     else:
-        waveform = _crossfaded(pipe, text, image, frames * hop)
+        mel, waveform = None, _crossfaded(pipe, text, image, frames * hop)
         transitions, notes = "crossfade", [CROSSFADE_NOTE]
     boundaries = [k * frames * hop for k in range(len(slides) + 1)]
     cues = [Cue(k, slide.id, str(slide.image), slide.comment, start, end)
             for k, (slide, (start, end)) in enumerate(zip(slides, back_to_back(boundaries, pipe.sample_rate)))]
-    return Soundtrack(waveform, pipe.sample_rate, cues, transitions, settings, notes=notes)
+    return Soundtrack(waveform, pipe.sample_rate, cues, transitions, settings, notes=notes,
+                      mel=None if mel is None else mel[0].cpu())
 
 
 @torch.inference_mode()
@@ -98,12 +100,6 @@ def continued_mel(pipe: Any, text: torch.Tensor, image: torch.Tensor, frames: in
         mel = pipe.stage1.decoder(conditions[:1], frames=count * frames, noise=noise.to(pipe.device), steps=steps,
                                   guidance=guidance, sections=sections)
     return mel.float()
-
-
-def _continued(pipe: Any, text: torch.Tensor, image: torch.Tensor, frames: int, seed: int, steps: int,
-               guidance: float) -> np.ndarray:
-    mel = continued_mel(pipe, text, image, frames, seed, steps, guidance)
-    return vocode_in_chunks(pipe.mel_to_audio, mel, pipe.mel_config.hop_length)
 
 
 def _crossfaded(pipe: Any, text: torch.Tensor, image: torch.Tensor, section_samples: int) -> np.ndarray:

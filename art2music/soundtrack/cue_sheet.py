@@ -51,6 +51,7 @@ class Soundtrack:
         settings: what made it (model, engine, seconds per image, seed, steps ...), copied into the cue sheet.
         midi: the joined :class:`~art2music.symbolic.piece.MidiPiece` (midi engine), else ``None``.
         notes: sentences for the user (e.g. why transitions are crossfades).
+        mel: a flow stage 1's log-mel of the whole track ``(n_mels, frames)`` (for measurements), else ``None``.
     """
 
     waveform: Any
@@ -60,6 +61,7 @@ class Soundtrack:
     settings: dict[str, Any]
     midi: Any = None
     notes: list[str] = field(default_factory=list)
+    mel: Any = None
 
     @property
     def seconds(self) -> float:

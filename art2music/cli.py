@@ -21,6 +21,7 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "train-encoder": ("art2music.training.contrastive_encoder", "main", "train a tiny CLIP encoder on a manifest (demo)"),
     "predict-mels": ("art2music.training.predict_mels", "main", "store stage-1 predicted mels for vocoder fine-tuning"),
     "render": ("art2music.render.cli", "main", "render WAVs + an HTML gallery for a folder or CSV of images"),
+    "soundtrack": ("art2music.soundtrack.cli", "main", "one continuous piece for a slideshow, a cue sheet and a player"),
     "evaluate": ("art2music.evaluation.cli", "main", "render a split and score it with MCD, LSD, FAD, cosine vs baselines"),
     "compare-evaluations": ("art2music.evaluation.compare", "main",
                             "join several `evaluate` runs on one split (e.g. both decoders) into one table"),

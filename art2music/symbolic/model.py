@@ -45,6 +45,8 @@ class SymbolicConfig:
     ``comment_dim``: size of the optional comment embedding (0 = no comment input).
     ``va_every_position``: add the encoded VA token (projected) to every decoder input, not only to the memory.
     ``null_va``: a learned "no VA given" token, trained by dropping the condition, for classifier-free guidance.
+    ``null_image``: the condition was dropped together with the image (a blank, black one), so the unconditioned
+    memory of guidance is "no VA, blank image" (guidance then amplifies everything the painting says).
     """
 
 
@@ -64,6 +66,7 @@ class SymbolicConfig:
     comment_dim: int = 0
     va_every_position: bool = False
     null_va: bool = False
+    null_image: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -73,6 +76,8 @@ class SymbolicConfig:
         return strict_from_dict(cls, values, "symbolic model")
 
     def __post_init__(self) -> None:
+        if self.null_image and not self.null_va:
+            raise ValueError("null_image needs null_va (the image is dropped together with the VA)")
         if self.d_model % self.heads:
             raise ValueError(f"d_model {self.d_model} is not divisible by heads {self.heads}")
         grid_cells(self.image_encoder, self.image_size)  # raises for a size the CNN cannot tile
@@ -192,6 +197,12 @@ class SymbolicModel(nn.Module):
                 return null
             return torch.where(dropped.unsqueeze(-1), null, self.va_project(va).unsqueeze(1))
         return self.va_project(va).unsqueeze(1)
+
+    def unconditioned_memory(self, pixels: torch.Tensor) -> torch.Tensor:
+        """Memory ``(B, M, d)`` without the condition, for classifier-free guidance: the "no VA" token, and a blank
+        image instead of ``pixels`` ``(B, 3, S, S)`` when the model was trained so (``null_image``)."""
+        grid = self.image_grid(torch.zeros_like(pixels) if self.config.null_image else pixels)
+        return self.encode(grid, None)
 
     def encode(self, grid: torch.Tensor, va: torch.Tensor | None, comment: torch.Tensor | None = None,
                dropped: torch.Tensor | None = None) -> torch.Tensor:

@@ -95,7 +95,8 @@ class Art2Midi:
             return self._compose(images, va, settings)
 
     def _compose(self, images: Sequence[ImageInput], va, settings: SamplingSettings) -> list[MidiPiece]:
-        grid = self.model.image_grid(self.pixels(images))
+        pixels = self.pixels(images)
+        grid = self.model.image_grid(pixels)
         target = self.model.predict_va(grid) if va is None else torch.as_tensor(va, dtype=torch.float32,
                                                                                    device=self.device)
         if target.shape != (len(images), 2):
@@ -104,7 +105,7 @@ class Art2Midi:
         if settings.guidance != 1.0:
             if self.model.null_va is None:
                 raise ValueError("this model was not trained for guidance (no 'no VA' token): use guidance=1")
-            unconditioned = self.model.encode(grid, None)
+            unconditioned = self.model.unconditioned_memory(pixels)
             memory = torch.stack([memory, unconditioned], dim=1)  # (B, 2, M, d): rows (with VA, without)
         else:
             memory = memory.unsqueeze(1)

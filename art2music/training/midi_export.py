@@ -15,7 +15,7 @@ from art2music.symbolic.tokenizer import load_tokenizer
 
 _CONFIG_KEYS = ("vocab_size", "pad_id", "bos_id", "eos_id", "d_model", "heads", "encoder_layers", "decoder_layers",
                 "ffn_dim", "dropout", "max_tokens", "image_size", "image_encoder", "comment_dim", "va_every_position",
-                "null_va")
+                "null_va", "null_image")
 
 
 def model_from_checkpoint(checkpoint: str | Path) -> SymbolicModel:

@@ -8,7 +8,8 @@ Loss per batch (``B`` pairs, tokens ``(B, T)``):
     (:mod:`art2music.symbolic.va_regressor`), weighted by ``va_loss_weight`` (0 = the ablation without it).
 The decoder is conditioned on the painting's VA, or, with probability ``predicted_va_probability``, on the VA it
 predicted itself (detached), so it also works from its own prediction at inference; with probability ``va_dropout``
-(models with ``null_va``) on the learned "no VA" token instead, so that sampling can use classifier-free guidance.
+(models with ``null_va``) on the learned "no VA" token instead (with ``null_image``, and a blank image), so that
+sampling can use classifier-free guidance.
 
 The regressor is pre-trained on the datamodule's train pieces at the start of the first fit (seconds) and stored in
 the checkpoint, so a resumed run does not retrain it.
@@ -33,7 +34,8 @@ class SymbolicModule(L.LightningModule):
                  heads: int = 4, encoder_layers: int = 3, decoder_layers: int = 3, ffn_dim: int = 512,
                  dropout: float = 0.1, max_tokens: int = 512, image_size: int = 64, image_encoder: str = "small-cnn",
                  image_weights: str | None = None, freeze_cnn: bool = True, comment_dim: int = 0,
-                 va_every_position: bool = False, null_va: bool = False, va_dropout: float = 0.0,
+                 va_every_position: bool = False, null_va: bool = False, null_image: bool = False,
+                 va_dropout: float = 0.0,
                  label_smoothing: float = 0.1, va_loss_weight: float = 1.0, va_head_weight: float = 1.0,
                  predicted_va_probability: float = 0.3, regressor_steps: int = 600, lr: float = 1e-3,
                  weight_decay: float = 0.01, warmup_steps: int = 200):
@@ -41,7 +43,7 @@ class SymbolicModule(L.LightningModule):
         self.save_hyperparameters()
         self.config = SymbolicConfig(vocab_size, pad_id, bos_id, eos_id, d_model, heads, encoder_layers,
                                      decoder_layers, ffn_dim, dropout, max_tokens, image_size, image_encoder,
-                                     comment_dim, va_every_position, null_va)
+                                     comment_dim, va_every_position, null_va, null_image)
         if va_dropout and not null_va:
             raise ValueError("va_dropout needs null_va: true (the learned 'no VA' token)")
         self.model = SymbolicModel(self.config, image_weights, freeze_cnn)
@@ -60,20 +62,22 @@ class SymbolicModule(L.LightningModule):
     def _step(self, batch, split: str) -> torch.Tensor:
         pixels, va, tokens = batch
         inputs, targets = tokens[:, :-1], tokens[:, 1:]
-        grid = self.model.image_grid(pixels)
-        predicted_va = self.model.predict_va(grid)
         unknown = torch.isnan(va).any(dim=1, keepdim=True)  # (B, 1): pre-training pieces, no feeling
         known = ~unknown.squeeze(1)
         va = torch.nan_to_num(va)  # a nan would poison the projection's gradient even where it is not selected
-        condition = va
-        if split == "train" and self.hparams.predicted_va_probability > 0:
-            use_predicted = torch.rand(va.shape[0], 1, device=va.device) < self.hparams.predicted_va_probability
-            condition = torch.where(use_predicted, predicted_va.detach(), va)
         dropped = unknown if unknown.any() else None
         if split == "train" and self.hparams.va_dropout > 0:
             dropped = (torch.rand(va.shape[0], 1, device=va.device) < self.hparams.va_dropout) | unknown
         if dropped is not None and self.model.null_va is None:
             raise ValueError("pieces without a feeling (music21_pieces) need model.null_va: true")
+        grid = self.model.image_grid(pixels)
+        predicted_va = self.model.predict_va(grid)
+        condition = va
+        if split == "train" and self.hparams.predicted_va_probability > 0:
+            use_predicted = torch.rand(va.shape[0], 1, device=va.device) < self.hparams.predicted_va_probability
+            condition = torch.where(use_predicted, predicted_va.detach(), va)
+        if dropped is not None and self.config.null_image:  # the whole condition goes: VA and painting
+            grid = self.model.image_grid(torch.where(dropped[:, :, None, None], torch.zeros_like(pixels), pixels))
         logits = self.model.decode(inputs, self.model.encode(grid, condition, dropped=dropped))
         token = token_loss(logits, targets, self.config.pad_id, self.hparams.label_smoothing)
         va_head = F.mse_loss(predicted_va[known], va[known]) if known.any() else predicted_va.sum() * 0

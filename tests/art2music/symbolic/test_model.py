@@ -169,3 +169,19 @@ def test_guidance_moves_sampling_towards_the_condition(tokenizer):
     torch.testing.assert_close(first_logits(1.0)[0, allowed], conditioned[allowed], atol=1e-4, rtol=1e-4)
     expected = unconditioned + 3.0 * (conditioned - unconditioned)
     torch.testing.assert_close(first_logits(3.0)[0, allowed], expected[allowed], atol=1e-4, rtol=1e-4)
+
+
+def test_the_unconditioned_memory_blanks_the_image_when_trained_so():
+    torch.manual_seed(0)
+    sizes = dict(vocab_size=50, d_model=32, heads=4, ffn_dim=64, max_tokens=48, image_size=32, dropout=0.0,
+                 null_va=True)
+    with pytest.raises(ValueError, match="null_image needs null_va"):
+        SymbolicConfig(**{**sizes, "null_va": False}, null_image=True)
+    model = SymbolicModel(SymbolicConfig(**sizes, null_image=True)).eval()
+    pixels = torch.rand(2, 3, 32, 32)
+    blank = model.unconditioned_memory(pixels)
+    torch.testing.assert_close(blank, model.encode(model.image_grid(torch.zeros_like(pixels)), None))
+    torch.testing.assert_close(blank[0], blank[1])  # nothing of either painting is left
+    keeps_image = SymbolicModel(SymbolicConfig(**sizes)).eval()
+    unconditioned = keeps_image.unconditioned_memory(pixels)
+    assert not torch.allclose(unconditioned[0], unconditioned[1], atol=1e-5)  # the painting stays

@@ -52,6 +52,7 @@ def test_fit_resume_and_export(tmp_path, capsys):
               "--data.composed_per_emotion=2", "--data.composed_seconds=3", "--data.vocab_size=560",
               "--data.batch_size=4", "--data.pairs_per_painting=2", "--model.d_model=32", "--model.ffn_dim=64",
               "--model.max_tokens=96", "--model.image_size=32", "--model.regressor_steps=5",
+              "--model.va_loss_weight=1.0",  # the VA-loss arm: its regressor is trained once and kept on resume
               "--trainer.logger=false", "--trainer.enable_progress_bar=false", "--trainer.val_check_interval=2",
               f"--trainer.default_root_dir={run}", "--trainer.callbacks=lightning.pytorch.callbacks.ModelCheckpoint",
               f"--trainer.callbacks.dirpath={run}/checkpoints", "--trainer.callbacks.save_last=true",

@@ -55,16 +55,18 @@ class Art2MidiLike:
         return Piece(seconds or 20.0)
 
 
-def test_the_bilstm_demo_takes_a_comment_and_a_length_but_no_seed(demo):
+def test_the_flow_demo_takes_a_comment_a_seed_a_feeling_and_any_length(demo):
     caps = capabilities(demo)
-    assert accepted_options(demo) >= {"comment", "seed", "seconds"} and caps.options == {"comment", "seconds"}
-    assert caps.seconds == pytest.approx(demo.duration_seconds) == caps.max_seconds
-    assert any("BiLSTM decoder is deterministic" in note and "flow decoder" in note for note in caps.notes)
-    calm = generate(demo, Request(PICTURE, comment="calm and warm", seed=3, seconds=2.0))
-    assert calm.ignored == ("seed",) and calm.midi is None
-    assert abs(calm.waveform.shape[0] - 2.0 * 22050) <= demo.mel_config.hop_length and calm.sample_rate == 22050
-    scared = generate(demo, Request(PICTURE, comment="dark, it frightens me", seconds=2.0))
+    assert {"comment", "seed", "steps", "guidance", "seconds", "emotion", "valence", "arousal"} <= caps.options
+    calm = generate(demo, Request(PICTURE, comment="calm and warm", seed=3, steps=2, seconds=2.0))
+    assert calm.ignored == () and calm.midi is None and calm.sample_rate == 22050
+    assert abs(calm.waveform.shape[0] - 2.0 * 22050) <= demo.mel_config.hop_length
+    other_seed = generate(demo, Request(PICTURE, comment="calm and warm", seed=4, steps=2, seconds=2.0))
+    assert not np.allclose(calm.waveform, other_seed.waveform), "the seed did not reach the pipeline"
+    scared = generate(demo, Request(PICTURE, comment="dark, it frightens me", seed=3, steps=2, seconds=2.0))
     assert not np.allclose(calm.waveform, scared.waveform), "the comment did not reach the pipeline"
+    sad = generate(demo, Request(PICTURE, comment="calm and warm", emotion="sadness", seed=3, steps=2, seconds=2.0))
+    assert not np.allclose(calm.waveform, sad.waveform), "the feeling did not reach the pipeline"
 
 
 def test_a_flow_pipeline_gets_the_sampling_options_that_were_set():
@@ -133,17 +135,19 @@ class SteeredLike(FlowLike):
         return np.zeros(22050, dtype=np.float32)
 
 
-def test_feeling_controls_reach_a_steerable_pipeline_and_not_the_demo(demo):
+def test_feeling_controls_reach_a_steerable_pipeline_and_not_an_unconditioned_one():
     steered = SteeredLike()
     assert {"emotion", "valence", "arousal"} <= capabilities(steered).options
     generate(steered, Request(PICTURE, valence=0.8, arousal=-0.3))
     generate(steered, Request(PICTURE, emotion="sadness"))
     assert steered.calls == [{"emotion": None, "valence": 0.8, "arousal": -0.3},
                              {"emotion": "sadness", "valence": None, "arousal": None}]
-    caps = capabilities(demo)  # trained without emotion conditioning: the page says so and sends no target
+    unconditioned = SteeredLike()
+    unconditioned.accepts_va = False  # a stage 1 trained without emotion conditioning: the page says so, sends none
+    caps = capabilities(unconditioned)
     assert not caps.options & {"emotion", "valence", "arousal"}
     assert any("model.emotion_conditioning: true" in note for note in caps.notes)
-    assert generate(demo, Request(PICTURE, emotion="fear")).ignored == ("emotion",)
+    assert generate(unconditioned, Request(PICTURE, emotion="fear")).ignored == ("emotion",)
 
 
 @pytest.mark.parametrize("values, message", [({"valence": 1.5, "arousal": 0.0}, "Valence must be between -1 and 1"),

@@ -66,7 +66,9 @@ def test_a_run_on_a_tiny_steerable_pipeline_writes_its_json(tmp_path):
     assert set(result["spearman"]) == {"valence->judged_valence", "arousal->judged_arousal"}
     points = result["sweeps"][0]["valence"]
     assert len(points) == 3 and all(-1 <= point["judged_valence"] <= 1 for point in points)
-    refused = subprocess.run([sys.executable, str(SCRIPT), "--model", "demo", "--images", str(tmp_path / "images"),
+    unconditioned = build_tiny_pipeline().save_pretrained(tmp_path / "unconditioned")  # no emotion conditioning
+    refused = subprocess.run([sys.executable, str(SCRIPT), "--model", str(unconditioned), "--images",
+                              str(tmp_path / "images"),
                               "--out", str(tmp_path / "no.json")], capture_output=True, text=True, env=environment,
                              timeout=300)
     assert refused.returncode == 2 and "emotion_conditioning" in refused.stderr and not (tmp_path / "no.json").exists()

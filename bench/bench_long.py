@@ -94,9 +94,7 @@ def main() -> None:
         seams = seam_frames(mel.shape[1], window)
         within = np.setdiff1d(np.arange(flux.size), seams)
         variation = section_variation(mel, section)
-        with torch.inference_mode():
-            loop = pipe.stage1.decoder(pipe.stage1.condition(text, image), frames=pipe.frames_for(args.loop_seconds),
-                                       generator=torch.Generator().manual_seed(index), loop=True)[0].numpy()
+        loop = pipe.embeddings_to_mel(text, image, seeds=[index], seconds=args.loop_seconds, loop=True)[0].numpy()
         loop_flux = flux_per_frame(loop)
         wrap = float(np.abs(loop[:, 0] - loop[:, -1]).mean())
         results.append({"id": row.id, "seconds": args.seconds, "compose_seconds": round(composed - started, 2),

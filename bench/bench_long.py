@@ -1,10 +1,10 @@
 """Long pieces and loops from the flow stage 1: do they stay music, and are the seams inaudible by measurement?
 
-For a few images of a split, one piece of ``--seconds`` (default 180) is written window by window
+For a few images of a split, one piece of ``--seconds`` (default 180) is written by overlapping windows
 (:mod:`art2music.audio_engine.decoders.flow_windows`), and one ``--loop-seconds`` loop. On stage 1's log-mel:
 
-- **seams**: spectral flux (mean |m[:, t+1] − m[:, t]| over bins) at the frames inside each window overlap
-  (the crossfades), against the flux everywhere else; the issue's bar: seam flux no larger than within windows;
+- **seams**: spectral flux (mean |m[:, t+1] − m[:, t]| over bins) at the frames inside each window overlap,
+  against the flux everywhere else; the issue's bar: seam flux no larger than within windows;
 - **no decay**: temporal variation (per-bin std over time, averaged) of each 10-s section, and its ratio to the
   first section's, so a piece that fades into silence or noise shows;
 - **loops**: the flux across the wrap point (last frame → first frame) against the mean flux inside the loop;
@@ -33,16 +33,15 @@ def flux_per_frame(mel: np.ndarray) -> np.ndarray:
 
 
 def seam_frames(frames: int, window: int) -> np.ndarray:
-    """Indices ``t`` of the flux steps ``t → t + 1`` that fall inside a window overlap (a crossfade)."""
-    from art2music.audio_engine.decoders.flow_windows import window_plan
+    """Indices ``t`` of the flux steps ``t → t + 1`` inside a window overlap (frames covered by two windows)."""
+    from art2music.audio_engine.decoders.flow_windows import window_plan, window_starts
 
     window, overlap = window_plan(frames, window)
-    inside, end = [], window
-    while end < frames:
-        start = end - overlap
-        inside.extend(range(start - 1, end))  # the steps into, through and out of the crossfade
-        end = min(start + window, frames)
-    return np.asarray(sorted(set(t for t in inside if 0 <= t < frames - 1)), dtype=int)
+    covering = np.zeros(frames, dtype=int)
+    for start in window_starts(frames, window, overlap, loop=False):
+        covering[start:start + window] += 1
+    shared = covering > 1
+    return np.flatnonzero(shared[:-1] | shared[1:])  # the steps into, through and out of each overlap
 
 
 def section_variation(mel: np.ndarray, frames_per_section: int) -> list[float]:
@@ -109,7 +108,7 @@ def main() -> None:
                             "vocode_seconds", "last_over_first_section")}
     summary["seam_over_within"] = summary["seam_flux"] / summary["within_flux"]
     summary["wrap_over_within"] = summary["wrap_flux"] / summary["loop_within_flux"]
-    path = write_result("long_pieces", {"what": "flow stage 1: long pieces window by window, and loops (stage-1 "
+    path = write_result("long_pieces", {"what": "flow stage 1: long pieces from overlapping windows sampled together, and loops (stage-1 "
                                                 "log-mel figures; compose/vocode wall seconds)",
                                         "model": args.model, "window_frames": window, "summary": summary,
                                         "items": results})

@@ -5,7 +5,7 @@
 thumbnails in ``track_images/``, and with the midi engine ``track.mid``.
 
 - the audio engine (:mod:`.audio_track`): with the flow stage 1 each section is sampled under its own image's
-  condition and continues the last one by inpainting (``"transitions": "continued"``); with the BiLSTM stage 1 each
+  condition, blending into the next within one jointly sampled piece (``"transitions": "continued"``); with the BiLSTM stage 1 each
   image's clip fills its section and sections meet in equal-power crossfades (``"crossfade"``, :mod:`.crossfade`);
 - the midi engine (:mod:`.midi_track`): one section per image at one shared tempo, each moved to a key closely
   related to the previous section's (:mod:`.keys`), joined into one MIDI file and played by FluidSynth.

@@ -1,9 +1,10 @@
 """The audio engine's soundtrack: one mel for the whole slideshow, or one clip per slide crossfaded.
 
 - **flow stage 1** (``"transitions": "continued"``): one piece of ``slides × frames_per_slide`` mel frames is sampled
-  from one noise draw, section ``k`` under slide ``k``'s condition; each section's first window continues the last
-  frames of the one before by inpainting (:func:`art2music.audio_engine.decoders.flow_windows.sample_long` with
-  ``sections``), so the mood changes without a cut. The mel is vocoded in overlapping chunks (:mod:`.vocode`).
+  from one noise draw, section ``k`` under slide ``k``'s condition; all windows of the piece are integrated together
+  and neighbouring sections blend over a quarter window at their boundary
+  (:func:`art2music.audio_engine.decoders.flow_windows.sample_long` with ``sections``), so the mood changes without
+  a cut. The mel is vocoded in overlapping chunks (:mod:`.vocode`).
 - **BiLSTM stage 1** (``"crossfade"``): it writes one static clip of its trained length per image; the clip is
   repeated to fill its section, and sections meet in equal-power crossfades of :data:`CROSSFADE_SECONDS` centred on
   each boundary (:mod:`.crossfade`). The cue times are the same either way.
@@ -91,7 +92,7 @@ def compose_audio_track(pipe: Any, slides: Sequence[Slide], seconds_per_image: f
 def continued_mel(pipe: Any, text: torch.Tensor, image: torch.Tensor, frames: int, seed: int, steps: int,
                   guidance: float) -> torch.Tensor:
     """The flow stage 1's mel ``(1, n_mels, slides · frames)``: section ``k`` (``frames`` long) under slide ``k``'s
-    condition, each continuing the last; noise from a CPU generator seeded with ``seed``."""
+    condition, blending at each boundary; noise from a CPU generator seeded with ``seed``."""
     count = text.shape[0]
     noise = torch.randn((1, pipe.mel_config.n_mels, count * frames), generator=torch.Generator().manual_seed(seed))
     with pipe._autocast():  # the pipeline's precision, as Art2Music.embeddings_to_mel runs stage 1

@@ -225,15 +225,14 @@ class FlowMelDecoder(nn.Module):
         """Sample log-mels ``(B, n_mels, frames)`` for conditions ``(B, condition_dim)``.
 
         Args:
-            frames: length to generate (default: the training clips' length). Longer pieces are written window by
-                window (a window is the training clip length), each continuing the last
-                (:mod:`.flow_windows`).
+            frames: length to generate (default: the training clips' length). Longer pieces are covered by overlapping
+                windows of the training clip length, all integrated together as one piece (:mod:`.flow_windows`).
             noise: the starting point ``x0`` ``(B, n_mels, frames)``; default: drawn from ``generator``.
             generator: random source for ``x0`` (seeded sampling); ignored when ``noise`` is given.
             steps, guidance, solver: ODE steps, guidance scale and solver (defaults: the config's).
             loop: make the end lead into the start (a seamless loop).
             sections: ``[(first_frame, condition (B, condition_dim)), ...]``: a piece whose condition changes at
-                those frames, each section continuing the last (``condition`` is then only used for its shape).
+                those frames, blending over a quarter window at each boundary (``condition`` is then only used for its shape).
         """
         from art2music.audio_engine.decoders.flow_windows import integrate, sample_long
 

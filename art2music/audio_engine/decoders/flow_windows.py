@@ -1,20 +1,27 @@
-"""Pieces longer than one window, and seamless loops, from the flow decoder by inpainting.
+"""Pieces longer than one window, seamless loops and mood-changing sections, with all windows sampled together.
 
-The velocity network sees one window of frames at a time (memory and time stay linear in the length). A long
-piece is written window by window: each new window starts with the last ``overlap`` frames of the piece so far
-as *known* frames, and the flow fills in the rest so that it continues them. Known frames are kept on their own
-straight path during sampling, ``x_t = (1 − (1 − σ_min) t) · x0 + t · x_known`` with the noise ``x0`` they were
-first drawn with (replacement inpainting, as in RePaint, Lugmayr et al. 2022, for flows); after the last step the
-model's own version of the overlap is crossfaded with the earlier window's, so no seam is left.
+The velocity network sees one window of frames at a time, so memory stays linear in the piece's length. A longer
+piece is covered by overlapping windows, and the whole piece is integrated as one ODE: at every step each window's
+velocity is computed (all windows in one batch) and the velocity of a frame is the weighted mean of the windows
+covering it, each window's weight falling to near zero at its edges (MultiDiffusion, Bar-Tal et al. 2023, here for
+a flow). Neighbouring windows therefore agree on their shared frames at every step, each continuing the other, and
+there is no seam left to crossfade; and since the windows run as one batch instead of one after another, a long
+piece costs about what a batch of short ones does.
 
-A loop closes the piece on itself: its tail is written again with the frames before it known on the left and the
-piece's first frames known on the right, so the end leads into the start.
+- **Loops**: the frames lie on a circle. Window frame indices wrap around, so one window spans the end and the
+  start, and the step from the last frame to the first is a step inside a window like any other.
+- **Sections** (a slideshow's moods): each section has its own condition and a soft indicator over the frames
+  (1 inside, 0 outside, linear ramps of ``transition`` frames across each boundary, summing to 1 everywhere).
+  Every window overlapping a section runs once under that section's condition, weighted by the indicator, so the
+  mood changes across a boundary within one continuous piece (region-based MultiDiffusion).
 
 All tensors here live in the decoder's normalised mel space, ``(B, n_mels, frames)``.
 """
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import torch
@@ -22,109 +29,140 @@ import torch
 if TYPE_CHECKING:
     from art2music.audio_engine.decoders.flow import FlowMelDecoder
 
-OVERLAP_SHARE = 0.25  # share of a window given to the known overlap with the previous window
+OVERLAP_SHARE = 0.25
+"""Least share of a window shared with each neighbour (also the length of its weight ramps and of a section
+transition)."""
+ROWS_PER_PASS = 64
+"""Window rows (windows × batch) per network pass: bounds memory for long pieces (guidance doubles the rows)."""
 
 
 def integrate(decoder: "FlowMelDecoder", noise: torch.Tensor, condition: torch.Tensor, steps: int, guidance: float,
-              solver: str, known: torch.Tensor | None = None, known_mask: torch.Tensor | None = None
-              ) -> torch.Tensor:
-    """Solve the flow ODE from ``noise`` ``(B, M, T)`` to a normalised mel ``(B, M, T)``.
+              solver: str) -> torch.Tensor:
+    """Solve the flow ODE from ``noise`` ``(B, M, T)`` to a normalised mel ``(B, M, T)``, one window."""
+    return _solve(lambda x, t: decoder.velocity(x, t, condition, guidance), noise, steps, solver)
 
-    ``known`` ``(B, M, T)`` with ``known_mask`` ``(T,)`` bool: frames held on their path to ``known`` (inpainting);
-    the returned values there are the model's own, to crossfade with.
-    """
-    sigma = decoder.config.sigma_min
-    x = noise
-    dt = 1.0 / steps
+
+def _solve(velocity, noise: torch.Tensor, steps: int, solver: str) -> torch.Tensor:
+    """Euler or midpoint steps of ``dx/dt = velocity(x, t)`` from ``t = 0`` to 1; ``t`` is ``(B,)``."""
+    x, dt = noise, 1.0 / steps
     for step in range(steps):
-        time = step * dt
-        if known is not None:
-            on_path = (1 - (1 - sigma) * time) * noise + time * known
-            x = torch.where(known_mask, on_path, x)
-        t = torch.full((x.shape[0],), time, device=x.device, dtype=x.dtype)
-        slope = decoder.velocity(x, t, condition, guidance)
+        t = torch.full((x.shape[0],), step * dt, device=x.device, dtype=x.dtype)
+        slope = velocity(x, t)
         if solver == "midpoint":
-            slope = decoder.velocity(x + 0.5 * dt * slope, t + 0.5 * dt, condition, guidance)
+            slope = velocity(x + 0.5 * dt * slope, t + 0.5 * dt)
         x = x + dt * slope
     return x
 
 
-def _fade(frames: int, like: torch.Tensor) -> torch.Tensor:
-    """A linear ramp ``(frames,)`` from just above 0 to just below 1 (equal-gain crossfade weights)."""
-    return (torch.arange(frames, device=like.device, dtype=like.dtype) + 0.5) / frames
-
-
 def window_plan(frames: int, window: int) -> tuple[int, int]:
-    """``(window, overlap)`` for a piece of ``frames``: the overlap is a quarter window, at most a quarter piece."""
-    window = max(4, min(window, frames))
-    return window, max(1, min(int(window * OVERLAP_SHARE), frames // 4))
+    """``(window, overlap)`` for a piece of ``frames``: the window is at most the piece, the overlap a quarter of it."""
+    window = max(1, min(window, frames))
+    return window, max(1, int(window * OVERLAP_SHARE))
+
+
+def window_starts(frames: int, window: int, overlap: int, loop: bool) -> list[int]:
+    """First frames of the windows covering a piece, each sharing at least ``overlap`` frames with its neighbours.
+
+    Not looped: windows lie inside ``[0, frames)``, the first at 0 and the last ending at ``frames``. Looped: the
+    starts are spread evenly round the circle (at least two windows, so the wrap lies inside one of them).
+    """
+    if loop:
+        count = max(2, math.ceil(frames / max(1, window - overlap)))
+        return [round(k * frames / count) for k in range(count)]
+    if frames <= window:
+        return [0]
+    count = math.ceil((frames - overlap) / max(1, window - overlap))
+    return [round(k * (frames - window) / (count - 1)) for k in range(count)]
+
+
+def position_weights(window: int, ramp: int, like: torch.Tensor) -> torch.Tensor:
+    """``(window,)``: 1 in the middle of a window, falling linearly over ``ramp`` frames to near 0 at each edge."""
+    position = torch.arange(window, device=like.device, dtype=like.dtype) + 0.5
+    return torch.minimum(position, window - position).div(ramp).clamp(max=1.0)
+
+
+def section_weights(frames: int, firsts: list[int], transition: int, loop: bool, like: torch.Tensor) -> torch.Tensor:
+    """``(sections, frames)`` soft indicators of sections starting at ``firsts``, summing to 1 at every frame.
+
+    Across each boundary the outgoing section falls and the incoming one rises linearly over ``transition`` frames
+    centred on the boundary; looped, the last section's end is the first one's start.
+    """
+    centre = torch.arange(frames, device=like.device, dtype=like.dtype) + 0.5
+    ends = firsts[1:] + [frames]
+    rows = []
+    for index, (first, end) in enumerate(zip(firsts, ends)):
+        def rising(position: torch.Tensor, edge: float) -> torch.Tensor:
+            return ((position - edge) / transition + 0.5).clamp(0.0, 1.0)
+
+        shifts = (-frames, 0, frames) if loop else (0,)
+        row = torch.zeros_like(centre)
+        for shift in shifts:
+            position = centre + shift
+            left = rising(position, first) if (loop or index > 0) else torch.ones_like(position)
+            right = rising(-position, -end) if (loop or index < len(firsts) - 1) else torch.ones_like(position)
+            row = torch.maximum(row, left * right)
+        rows.append(row)
+    weights = torch.stack(rows)
+    return weights / weights.sum(dim=0, keepdim=True)
+
+
+@dataclass
+class _Entry:
+    """One window under one section's condition: its frame ``indices`` ``(window,)`` and ``weights`` ``(window,)``."""
+    indices: torch.Tensor
+    weights: torch.Tensor
+    section: int
+
+
+def _entries(frames: int, window: int, overlap: int, firsts: list[int], loop: bool, like: torch.Tensor
+             ) -> list[_Entry]:
+    ramp = position_weights(window, overlap, like)
+    regions = section_weights(frames, firsts, overlap, loop, like)
+    entries = []
+    for start in window_starts(frames, window, overlap, loop):
+        indices = (start + torch.arange(window, device=like.device)) % frames
+        for section in range(len(firsts)):
+            weights = ramp * regions[section, indices]
+            if bool((weights > 0).any()):
+                entries.append(_Entry(indices, weights, section))
+    return entries
 
 
 def sample_long(decoder: "FlowMelDecoder", noise: torch.Tensor, condition: torch.Tensor, steps: int,
                 guidance: float, solver: str, window: int, loop: bool = False,
                 sections: list[tuple[int, torch.Tensor]] | None = None) -> torch.Tensor:
-    """A normalised mel ``(B, M, frames)`` for ``noise`` ``(B, M, frames)`` of any length, window by window.
+    """A normalised mel ``(B, M, frames)`` from ``noise`` ``(B, M, frames)`` of any length, all windows together.
 
-    Window ``k`` starts ``overlap`` frames before the end of the piece so far and uses the same noise frames as
-    the piece did there, so a seed gives one piece. ``loop`` rewrites the tail so the last frame leads into the
-    first. ``sections``: ``[(first_frame, condition (B, C)), ...]`` in order, the first at frame 0: each section's
-    frames are written under its own condition, and each section continues the one before it (a soundtrack
-    whose mood follows a sequence of images without a cut); ``condition`` is then unused.
+    ``loop``: the frames lie on a circle, so the last frame leads into the first. ``sections``:
+    ``[(first_frame, condition (B, C)), ...]`` in order, the first at frame 0; each section's frames follow its own
+    condition, and neighbouring sections blend over a quarter window at their boundary (``condition`` is then
+    unused). A seed (the noise) gives one piece.
     """
     frames = noise.shape[-1]
-    window, overlap = window_plan(frames, window)
     sections = sections or [(0, condition)]
-    if sections[0][0] != 0 or any(b[0] <= a[0] for a, b in zip(sections, sections[1:])):
-        raise ValueError("sections must start at frame 0 and be in increasing order of their first frame")
-    starts = [first for first, _ in sections]
+    firsts = [first for first, _ in sections]
+    if firsts[0] != 0 or any(b <= a for a, b in zip(firsts, firsts[1:])) or firsts[-1] >= frames:
+        raise ValueError("sections must start at frame 0 and be in increasing order of their first frame, "
+                         f"each inside the piece's {frames} frames")
+    window, overlap = window_plan(frames, window)
+    entries = _entries(frames, window, overlap, firsts, loop, noise)
+    conditions = [c for _, c in sections]
+    batch = noise.shape[0]
+    all_indices = torch.cat([e.indices for e in entries])  # (E · window,)
+    all_weights = torch.cat([e.weights for e in entries]).to(noise.dtype)
+    total = torch.zeros(frames, device=noise.device, dtype=noise.dtype).index_add_(0, all_indices, all_weights)
+    rows = torch.cat([conditions[e.section] for e in entries])  # (E · B, C), entry-major
+    per_pass = max(1, ROWS_PER_PASS // batch)
 
-    def section_at(frame: int) -> tuple[torch.Tensor, int]:
-        """The condition of the section holding ``frame``, and where the next section starts."""
-        index = max(i for i, first in enumerate(starts) if first <= frame)
-        return sections[index][1], starts[index + 1] if index + 1 < len(starts) else frames
+    def joint_velocity(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        windows = torch.cat([x[..., e.indices] for e in entries])  # (E · B, M, window)
+        times = t[:1].expand(windows.shape[0])
+        parts = [decoder.velocity(windows[i:i + per_pass * batch], times[i:i + per_pass * batch],
+                                  rows[i:i + per_pass * batch], guidance)
+                 for i in range(0, windows.shape[0], per_pass * batch)]
+        velocity = torch.cat(parts).to(x.dtype).reshape(len(entries), batch, *x.shape[1:-1], window)
+        weighted = (velocity * all_weights.reshape(len(entries), 1, 1, window)).permute(1, 2, 0, 3)
+        summed = torch.zeros_like(x).index_add_(2, all_indices, weighted.reshape(*x.shape[:2], -1))
+        return summed / total
 
-    first_condition, boundary = section_at(0)
-    piece = integrate(decoder, noise[..., :min(window, boundary)], first_condition, steps, guidance, solver)
-    while piece.shape[-1] < frames:
-        start = piece.shape[-1] - overlap
-        section_condition, boundary = section_at(piece.shape[-1])
-        end = min(start + window, boundary)
-        mask = torch.arange(end - start, device=noise.device) < overlap
-        known = torch.zeros_like(noise[..., start:end])
-        known[..., :overlap] = piece[..., start:]
-        new = integrate(decoder, noise[..., start:end], section_condition, steps, guidance, solver, known, mask)
-        piece = torch.cat([piece[..., :start], _crossfade(piece[..., start:], new[..., :overlap]),
-                           new[..., overlap:]], dim=-1)
-    if loop:
-        last_condition = sections[-1][1]
-        piece = close_loop(decoder, piece, noise, last_condition, steps, guidance, solver, window, overlap)
-    return piece
-
-
-def _crossfade(before: torch.Tensor, after: torch.Tensor) -> torch.Tensor:
-    weight = _fade(before.shape[-1], before)
-    return (1 - weight) * before + weight * after
-
-
-def close_loop(decoder: "FlowMelDecoder", piece: torch.Tensor, noise: torch.Tensor, condition: torch.Tensor,
-               steps: int, guidance: float, solver: str, window: int, overlap: int) -> torch.Tensor:
-    """Rewrite the tail of ``piece`` ``(B, M, frames)`` so that it leads into the piece's first frames.
-
-    The rewritten span is ``[left | tail | right]``: ``left`` = the ``overlap`` frames before the tail (known),
-    ``right`` = the piece's first ``overlap`` frames (known). The new tail is crossfaded in over ``left``, and the
-    piece's first frames are crossfaded from the model's own version of ``right`` back to themselves, so the wrap
-    from the last frame to the first is a step inside one sampled span.
-    """
-    frames = piece.shape[-1]
-    tail = max(1, min(window - 2 * overlap, frames - 2 * overlap))
-    left_start = frames - tail - overlap
-    span_noise = torch.cat([noise[..., left_start:], noise[..., :overlap]], dim=-1)
-    known = torch.cat([piece[..., left_start:frames - tail], torch.zeros_like(piece[..., frames - tail:]),
-                       piece[..., :overlap]], dim=-1)
-    positions = torch.arange(known.shape[-1], device=piece.device)
-    mask = (positions < overlap) | (positions >= overlap + tail)
-    new = integrate(decoder, span_noise, condition, steps, guidance, solver, known, mask)
-    start = _crossfade(new[..., overlap + tail:], piece[..., :overlap])
-    return torch.cat([start, piece[..., overlap:left_start],
-                      _crossfade(piece[..., left_start:frames - tail], new[..., :overlap]),
-                      new[..., overlap:overlap + tail]], dim=-1)
+    return _solve(joint_velocity, noise, steps, solver)

@@ -255,8 +255,8 @@ class Art2Music:
                 seeded with ``seeds[i]``, so an item's piece does not depend on the batch it is in (default:
                 seed 0 for every item).
             steps, guidance: flow only: ODE steps and guidance scale (default: the stored ones).
-            seconds: length of the piece (default: the trained length; a flow stage 1 writes longer pieces window
-                by window, each continuing the last).
+            seconds: length of the piece (default: the trained length; a flow stage 1 writes longer pieces from
+                overlapping windows sampled together).
             loop: flow only: make the end lead into the start, so the piece repeats seamlessly (vocode it with
                 ``mel_to_audio(mel, loop=True)``).
         """
@@ -325,7 +325,7 @@ class Art2Music:
             steps: flow only: ODE steps (more: slower, closer to the trained flow; default: the stored value).
             guidance: flow only: classifier-free guidance scale (1: none; default: the stored value).
             seconds: length of the piece (default: the trained length; the BiLSTM cannot go beyond it; the flow
-                decoder writes any length, window by window).
+                decoder writes any length from overlapping windows).
             loop: flow only: a piece whose end flows into its start, to repeat seamlessly.
             emotion: the feeling to aim for, an ArtEmis emotion name (placed through :mod:`art2music.emotions`' table);
             valence, arousal: or the feeling as two numbers in [-1, 1]; with neither, the model reads the feeling

@@ -7,11 +7,13 @@ For a few images of a split, one piece of ``--seconds`` (default 180) is written
   against the flux everywhere else; the issue's bar: seam flux no larger than within windows;
 - **no decay**: temporal variation (per-bin std over time, averaged) of each 10-s section, and its ratio to the
   first section's, so a piece that fades into silence or noise shows;
-- **loops**: the flux across the wrap point (last frame → first frame) against the mean flux inside the loop;
+- **loops**: the flux across the wrap point (last frame → first frame) against the mean flux inside the loop,
+  over ``--loop-seeds`` loops per item (one step per loop is a noisy figure); as a control, the flux of an ordinary
+  step half-way through each loop, and the wrap step's percentile among its loop's steps (0.5: a typical step);
 - **speed**: seconds to compose and vocode the whole piece (the issue asks for a 3-minute piece in < 15 s).
 
 Usage: python bench/bench_long.py --model PIPELINE --manifest datasets/demo/articaps/manifest.csv [--items 4]
-       [--seconds 180] [--loop-seconds 8] [--split test]
+       [--seconds 180] [--loop-seconds 8] [--loop-seeds 8] [--steps N] [--threads 2] [--split test]
 Writes bench/results/long_pieces.json.
 """
 
@@ -59,6 +61,8 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=180.0)
     parser.add_argument("--loop-seconds", type=float, default=8.0)
+    parser.add_argument("--steps", type=int, default=None, help="ODE steps (default: the model's)")
+    parser.add_argument("--loop-seeds", type=int, default=8, help="loops per item (one wrap step each)")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -84,7 +88,7 @@ def main() -> None:
     for index, row in enumerate(items):
         text, image = pipe.embed([manifest.resolve(row.image_path)], [row.comment])
         started = time.perf_counter()
-        mel = pipe.embeddings_to_mel(text, image, seeds=[index], seconds=args.seconds)
+        mel = pipe.embeddings_to_mel(text, image, seeds=[index], seconds=args.seconds, steps=args.steps)
         composed = time.perf_counter()
         pipe.mel_to_audio(mel)
         voiced = time.perf_counter()
@@ -93,24 +97,32 @@ def main() -> None:
         seams = seam_frames(mel.shape[1], window)
         within = np.setdiff1d(np.arange(flux.size), seams)
         variation = section_variation(mel, section)
-        loop = pipe.embeddings_to_mel(text, image, seeds=[index], seconds=args.loop_seconds, loop=True)[0].numpy()
-        loop_flux = flux_per_frame(loop)
-        wrap = float(np.abs(loop[:, 0] - loop[:, -1]).mean())
+        seeds = [1000 * index + k for k in range(args.loop_seeds)]
+        loops = pipe.embeddings_to_mel(text.repeat(len(seeds), 1), image.repeat(len(seeds), 1), seeds=seeds,
+                                       seconds=args.loop_seconds, loop=True, steps=args.steps).numpy()
+        loop_flux = np.stack([flux_per_frame(loop) for loop in loops])  # (seeds, T - 1)
+        wraps = np.abs(loops[:, :, 0] - loops[:, :, -1]).mean(axis=1)  # (seeds,) the step from the end to the start
+        middle = loop_flux[:, loop_flux.shape[1] // 2]  # a control: an ordinary step half-way through each loop
+        wrap_rank = float(np.mean([(row < wrap).mean() for row, wrap in zip(loop_flux, wraps)]))
         results.append({"id": row.id, "seconds": args.seconds, "compose_seconds": round(composed - started, 2),
                         "vocode_seconds": round(voiced - composed, 2),
                         "seam_flux": float(flux[seams].mean()), "within_flux": float(flux[within].mean()),
                         "section_temporal_variation": [round(v, 4) for v in variation],
                         "last_over_first_section": round(variation[-1] / variation[0], 3),
-                        "loop_seconds": args.loop_seconds, "wrap_flux": wrap, "loop_within_flux": float(loop_flux.mean())})
+                        "loop_seconds": args.loop_seconds, "loops": len(seeds), "wrap_flux": float(wraps.mean()),
+                        "middle_step_flux": float(middle.mean()), "loop_within_flux": float(loop_flux.mean()),
+                        "wrap_step_percentile": round(wrap_rank, 3)})
         print(results[-1], flush=True)
     summary = {name: float(np.mean([r[name] for r in results]))
-               for name in ("seam_flux", "within_flux", "wrap_flux", "loop_within_flux", "compose_seconds",
-                            "vocode_seconds", "last_over_first_section")}
+               for name in ("seam_flux", "within_flux", "wrap_flux", "middle_step_flux", "loop_within_flux",
+                            "wrap_step_percentile", "compose_seconds", "vocode_seconds", "last_over_first_section")}
     summary["seam_over_within"] = summary["seam_flux"] / summary["within_flux"]
     summary["wrap_over_within"] = summary["wrap_flux"] / summary["loop_within_flux"]
+    summary["middle_step_over_within"] = summary["middle_step_flux"] / summary["loop_within_flux"]
     path = write_result("long_pieces", {"what": "flow stage 1: long pieces from overlapping windows sampled together, and loops (stage-1 "
                                                 "log-mel figures; compose/vocode wall seconds)",
-                                        "model": args.model, "window_frames": window, "summary": summary,
+                                        "model": args.model, "steps": args.steps or pipe.stage1.decoder.config.steps,
+                                        "threads": args.threads, "window_frames": window, "summary": summary,
                                         "items": results})
     print(summary, f"\nwrote {path}")
 

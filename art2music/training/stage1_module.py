@@ -53,6 +53,15 @@ class Stage1Module(L.LightningModule):
         emotion_conditioning: also condition on the pair's target (valence, arousal) (its comment's emotion
             through :data:`art2music.emotions.VALENCE_AROUSAL`), so users can steer the feeling.
         emotion_dropout: probability of training a pair without its target, so the control stays optional.
+        va_judge: a music VA judge folder (``art2music train-va-judge``; the demo ships one in
+            ``art2music/assets/demo/va_judge``), frozen, for the VA loss.
+        va_loss_weight: weight of the VA loss (0: off, the ablation): the squared distance between the judged
+            (valence, arousal) of what the decoder writes and the pair's target (its comment's emotion). The BiLSTM's
+            output is judged directly; the flow decoder's one-step estimate of the clean mel is judged, each row
+            weighted by its flow time (the estimate is a blur near t = 0) and left out where the condition was
+            dropped. Pairs without a target are left out.
+        init_stage1: start from the weights of an exported stage 1 (a pipeline folder or its ``stage1/``) with the
+            same sizes: fine-tuning, e.g. the VA-loss ablation from the shipped demo.
     """
 
     def __init__(self, embed_dim: int = 1024, encoder_arch: str = "ViT-H-14",
@@ -62,7 +71,8 @@ class Stage1Module(L.LightningModule):
                  weight_low: float = 1.0, weight_high: float = 1.5, init_output_level: bool = True,
                  mel: MelConfig = MelConfig(), text_template: str = "{comment}", decoder: str = "bilstm",
                  flow: FlowConfig = FlowConfig(), ema_decay: float | None = None, emotion_conditioning: bool = False,
-                 emotion_dropout: float = 0.3):
+                 emotion_dropout: float = 0.3, va_judge: str | None = None, va_loss_weight: float = 0.0,
+                 init_stage1: str | None = None):
         super().__init__()
         self.save_hyperparameters()
         self.mel_config = mel
@@ -75,6 +85,9 @@ class Stage1Module(L.LightningModule):
         if not 0.0 <= emotion_dropout <= 1.0:
             raise ValueError(f"emotion_dropout must be in [0, 1], got {emotion_dropout}")
         self.model = Stage1Model(self.config)
+        if init_stage1:
+            self._load_initial_weights(Path(init_stage1))
+        self.va_judge = self._frozen_judge(va_judge, va_loss_weight)
         self.loss = FrequencyWeightedL1(mel.n_mels, weight_low, weight_high)
         self.ema_decay = (0.999 if decoder == "flow" else 0.0) if ema_decay is None else float(ema_decay)
         if not 0.0 <= self.ema_decay < 1.0:
@@ -88,6 +101,42 @@ class Stage1Module(L.LightningModule):
             self.encoder = ClipEncoder(encoder_arch, encoder_pretrained, trainable=True)
             if self.encoder.embed_dim != embed_dim:
                 raise ValueError(f"{encoder_arch} gives {self.encoder.embed_dim}-d embeddings, embed_dim is {embed_dim}")
+
+    def _load_initial_weights(self, folder: Path) -> None:
+        from art2music.export.format import load_stage1
+
+        folder = folder / "stage1" if (folder / "stage1").is_dir() else folder
+        source, mel_config, _ = load_stage1(folder)
+        if source.config != self.config:
+            raise ValueError(f"init_stage1 {folder} has other sizes than this model: {source.config} against "
+                             f"{self.config}")
+        self.mel_config.check_matches(mel_config, f"init_stage1 {folder}")
+        self.model.load_state_dict(source.state_dict())
+
+    def _frozen_judge(self, folder: str | None, weight: float) -> torch.nn.Module | None:
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0.0 <= weight < float("inf"):
+            raise ValueError(f"va_loss_weight must be a finite number >= 0, got {weight!r}")
+        if weight == 0:
+            return None
+        if not folder:
+            raise ValueError("va_loss_weight > 0 needs model.va_judge: a VA judge folder (art2music train-va-judge; "
+                             "the demo's is art2music/assets/demo/va_judge)")
+        from art2music.emotion_judge.folder import load_va_judge
+
+        judge = load_va_judge(folder)
+        self.mel_config.check_matches(judge.mel_config, f"the VA judge in {folder}")
+        return judge
+
+    def va_loss(self, mel: torch.Tensor, target_va: torch.Tensor, row_weights: torch.Tensor | None = None
+                ) -> torch.Tensor:
+        """Weighted mean over rows of |judge(mel) − target|² for ``mel`` ``(B, n_mels, T)``, ``target_va``
+        ``(B, 2)`` (NaN rows: no target, left out), ``row_weights`` ``(B,)`` (default 1)."""
+        judged = self.va_judge(mel)
+        target = target_va.to(judged)
+        known = ~torch.isnan(target).any(dim=1)
+        weights = known.to(judged) if row_weights is None else row_weights.to(judged) * known
+        error = ((judged - target.nan_to_num()) ** 2).sum(dim=1)
+        return (error * weights).sum() / weights.sum().clamp_min(1e-8)
 
     # ------------------------------------------------------------------ data hand-shake
     def setup(self, stage: str) -> None:
@@ -173,9 +222,22 @@ class Stage1Module(L.LightningModule):
         else:
             target = self._random_crops(target)
         condition = self.model.condition(text_embedding, image_embedding, self.target_va(batch, split))
-        loss = self.model.decoder.loss(target, condition, self.loss.weights, generator)
+        if self.va_judge is None:
+            loss = self.model.decoder.loss(target, condition, self.loss.weights, generator)
+        else:
+            loss, estimate = self.model.decoder.loss(target, condition, self.loss.weights, generator,
+                                                     return_estimate=True)
+            loss = self._add_va_loss(loss, estimate.mel, batch, split, estimate.time * estimate.conditioned)
         self.log(f"{split}/loss", loss, prog_bar=True, batch_size=target.shape[0], sync_dist=split != "train")
         return loss
+
+    def _add_va_loss(self, loss: torch.Tensor, mel: torch.Tensor, batch: dict[str, Any], split: str,
+                     row_weights: torch.Tensor | None = None) -> torch.Tensor:
+        if "va" not in batch:
+            raise ValueError("va_loss_weight > 0 needs each pair's target (valence, arousal), but the batch has none")
+        va_loss = self.va_loss(mel, batch["va"], row_weights)
+        self.log(f"{split}/va_loss", va_loss, batch_size=mel.shape[0], sync_dist=split != "train")
+        return loss + self.hparams.va_loss_weight * va_loss
 
     @torch.no_grad()
     def sample(self, text_embedding: torch.Tensor, image_embedding: torch.Tensor, frames: int | None = None,
@@ -189,6 +251,8 @@ class Stage1Module(L.LightningModule):
         target = batch["mel"]
         prediction = self(text_embedding, image_embedding, frames=target.shape[-1], va=self.target_va(batch, split))
         loss = self.loss(prediction, target)
+        if self.va_judge is not None:
+            loss = self._add_va_loss(loss, prediction, batch, split)
         batch_size = target.shape[0]
         self.log(f"{split}/loss", loss, prog_bar=True, batch_size=batch_size, sync_dist=split != "train")
         self.log(f"{split}/mel_l1", (prediction - target).abs().mean(), batch_size=batch_size,

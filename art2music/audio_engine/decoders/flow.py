@@ -99,6 +99,20 @@ class FlowConfig:
 
 
 
+@dataclass
+class CleanEstimate:
+    """The flow network's estimate of the clean log-mel at a training step.
+
+    Attributes:
+        mel: ``(B, n_mels, T)`` log-mel (denormalised), differentiable in the network's weights.
+        time: ``(B,)`` flow times it was estimated from (near 0 it is a blur of the condition's mean).
+        conditioned: ``(B,)`` bool, False where the condition was dropped (classifier-free guidance).
+    """
+    mel: torch.Tensor
+    time: torch.Tensor
+    conditioned: torch.Tensor
+
+
 torch.serialization.add_safe_globals([FlowConfig])  # it travels in Lightning checkpoints' hyper-parameters
 
 
@@ -164,11 +178,13 @@ class FlowMelDecoder(nn.Module):
 
     # ------------------------------------------------------------------ training
     def loss(self, mel: torch.Tensor, condition: torch.Tensor, weights: torch.Tensor | None = None,
-             generator: torch.Generator | None = None) -> torch.Tensor:
+             generator: torch.Generator | None = None, return_estimate: bool = False
+             ) -> torch.Tensor | tuple[torch.Tensor, "CleanEstimate"]:
         """The CFM loss for target log-mels ``(B, n_mels, T)`` and conditions ``(B, condition_dim)``.
 
         ``weights`` ``(n_mels,)`` weight each bin's squared error (the paper's 1.0 → 1.5 ramp); the mean is over
-        batch, bins and frames.
+        batch, bins and frames. ``return_estimate``: also return the network's one-step estimate of the clean
+        log-mel (:class:`CleanEstimate`, differentiable), for losses on what the decoder is about to write.
         """
         if mel.ndim != 3 or mel.shape[1] != self.n_mels:
             raise ValueError(f"mel must be (B, {self.n_mels}, frames), got {tuple(mel.shape)}")
@@ -188,7 +204,13 @@ class FlowMelDecoder(nn.Module):
             error = (output - (x1 - (1 - sigma) * x0)) ** 2
         if weights is not None:
             error = error * weights.to(error)[:, None]
-        return error.mean()
+        if not return_estimate:
+            return error.mean()
+        if self.config.prediction == "data":
+            clean = output
+        else:  # x_t + (1 − t) v = x1 + σ_min x0 on the straight path
+            clean = x_t + (1 - t[:, None, None]) * output
+        return error.mean(), CleanEstimate(self.denormalise(clean), t, ~drop)
 
     def _training_times(self, batch: int, generator: torch.Generator | None, like: torch.Tensor) -> torch.Tensor:
         """Flow times ``(batch,)`` in (0, 1): uniform, or the sigmoid of a standard normal (logit-normal)."""

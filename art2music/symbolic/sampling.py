@@ -58,6 +58,41 @@ class SamplingSettings:
             raise ValueError(f"guidance must be in [0, 20], got {self.guidance}")
 
 
+@dataclass(frozen=True)
+class SamplingDefaults:
+    """A model's own sampling defaults, stored in its ``symbolic/config.json`` (``"sampling"``) and used wherever a
+    caller leaves temperature / top-k / top-p unset. Chosen per model on the validation split (the README's midi
+    section says how): a small model's tail tokens are mostly out-of-key notes, so its best temperature can be below
+    1. A folder without the entry gets ``temperature 1.0, top_k 0, top_p 0.95`` (what every model used before)."""
+
+    temperature: float = 1.0
+    top_k: int = 0
+    top_p: float = 0.95
+
+    def __post_init__(self) -> None:
+        SamplingSettings(temperature=self.temperature, top_k=self.top_k, top_p=self.top_p)  # the same checks
+
+    def to_dict(self) -> dict[str, float | int]:
+        return {"temperature": self.temperature, "top_k": self.top_k, "top_p": self.top_p}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "SamplingDefaults":
+        """Raises ``ValueError`` for unknown keys, wrong types or out-of-range values."""
+        unknown = set(values) - {"temperature", "top_k", "top_p"}
+        if unknown:
+            raise ValueError(f"unknown sampling settings {sorted(unknown)}; known: temperature, top_k, top_p")
+        for key, kinds in (("temperature", (int, float)), ("top_k", (int,)), ("top_p", (int, float))):
+            if key in values and (isinstance(values[key], bool) or not isinstance(values[key], kinds)):
+                raise ValueError(f"sampling {key} {values[key]!r} is a {type(values[key]).__name__}, not a number")
+        return cls(**values)
+
+    def resolve(self, temperature: float | None = None, top_k: int | None = None, top_p: float | None = None
+                ) -> tuple[float, int, float]:
+        """``(temperature, top_k, top_p)``: each given value, else this default."""
+        return (self.temperature if temperature is None else temperature, self.top_k if top_k is None else top_k,
+                self.top_p if top_p is None else top_p)
+
+
 @dataclass
 class BarClock:
     """Where a piece stands in music time: ``bars_opened`` bars begun, ``elapsed`` seconds of the bars closed before

@@ -1,5 +1,6 @@
 """``art2music export-midi --checkpoint last.ckpt --tokenizer tokenizer.json --out DIR``: a midi-engine pipeline
-folder from a training checkpoint (only the model's weights; the VA regressor and optimizer state stay behind)."""
+folder from a training checkpoint (only the model's weights; the VA regressor and optimizer state stay behind).
+``--temperature`` / ``--top-k`` / ``--top-p`` store the model's sampling defaults (chosen on the validation split)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import torch
 
 from art2music.export.format import write_midi_pipeline
 from art2music.symbolic.model import SymbolicConfig, SymbolicModel
+from art2music.symbolic.sampling import SamplingDefaults
 from art2music.symbolic.tokenizer import load_tokenizer
 
 _CONFIG_KEYS = ("vocab_size", "pad_id", "bos_id", "eos_id", "d_model", "heads", "encoder_layers", "decoder_layers",
@@ -29,9 +31,10 @@ def model_from_checkpoint(checkpoint: str | Path) -> SymbolicModel:
     return model.eval()
 
 
-def export_checkpoint(checkpoint: str | Path, tokenizer: str | Path, out: str | Path) -> Path:
+def export_checkpoint(checkpoint: str | Path, tokenizer: str | Path, out: str | Path,
+                      sampling: SamplingDefaults = SamplingDefaults()) -> Path:
     model = model_from_checkpoint(checkpoint)
-    return write_midi_pipeline(out, model, load_tokenizer(tokenizer, model.config.vocab_size))
+    return write_midi_pipeline(out, model, load_tokenizer(tokenizer, model.config.vocab_size), sampling=sampling)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,9 +43,17 @@ def main(argv: list[str] | None = None) -> int:
                                                             "last.ckpt)")
     parser.add_argument("--tokenizer", required=True, help="the run's tokenizer.json (data.work_dir/tokenizer.json)")
     parser.add_argument("--out", required=True, help="the pipeline folder to write")
+    defaults = SamplingDefaults()
+    parser.add_argument("--temperature", type=float, default=defaults.temperature,
+                        help=f"the model's default sampling temperature (default {defaults.temperature})")
+    parser.add_argument("--top-k", type=int, default=defaults.top_k,
+                        help=f"its default top-k, 0 = off (default {defaults.top_k})")
+    parser.add_argument("--top-p", type=float, default=defaults.top_p,
+                        help=f"its default nucleus mass (default {defaults.top_p})")
     args = parser.parse_args(argv)
     try:
-        print(export_checkpoint(args.checkpoint, args.tokenizer, args.out))
+        sampling = SamplingDefaults(args.temperature, args.top_k, args.top_p)
+        print(export_checkpoint(args.checkpoint, args.tokenizer, args.out, sampling))
     except (FileNotFoundError, KeyError, ValueError, RuntimeError) as error:
         print(f"art2music export-midi: error: {error}", file=sys.stderr)
         return 2

@@ -225,8 +225,7 @@ def _load_and_render_midi(args: argparse.Namespace, collection, out_dir: Path) -
     va, emotion = _target(args)
     settings = RenderSettings(batch_size=args.batch_size, wav_format=args.wav_format, redo=args.redo,
                               progress=not args.no_progress, va=va, emotion=emotion)
-    temperature, top_k, top_p = pipe.sampling.resolve(args.temperature, None, args.top_p)
-    sampling = SamplingSettings(temperature=temperature, top_k=top_k, top_p=top_p,
+    sampling = SamplingSettings(**pipe.sampling.resolve(temperature=args.temperature, top_p=args.top_p),
                                 seconds=args.seconds if args.seconds is not None else MIDI_DEFAULT_SECONDS,
                                 seed=args.seed if args.seed is not None else 0,
                                 guidance=args.guidance if args.guidance is not None else pipe.default_guidance(),

@@ -95,8 +95,7 @@ class Art2Midi:
         by window to any length (:mod:`art2music.symbolic.continuation`).
         """
         if settings is None:
-            temperature, top_k, top_p = self.sampling.resolve()
-            settings = SamplingSettings(temperature, top_k, top_p, seconds=DEFAULT_SECONDS,
+            settings = SamplingSettings(**self.sampling.resolve(), seconds=DEFAULT_SECONDS,
                                         guidance=self.default_guidance())
         with torch.inference_mode(), sampling_threads(self.model):
             return self._compose(images, va, settings)
@@ -129,15 +128,16 @@ class Art2Midi:
                  temperature: float | None = None, top_k: int | None = None, top_p: float | None = None,
                  seed: int = 0,
                  valence: float | None = None, arousal: float | None = None, guidance: float | None = None,
-                 loop: bool = False) -> MidiPiece | list[MidiPiece]:
+                 loop: bool = False, key_prior: float | None = None) -> MidiPiece | list[MidiPiece]:
         """One image → a :class:`MidiPiece`; a list → a list. Length in ``bars`` or ``seconds`` (default 20 s), any
         length (windowed continuation).
 
         ``emotion`` (an ArtEmis emotion name), ``valence`` and ``arousal``, or ``va`` (valence, arousal), each in
         [-1, 1], picks the feeling; without any, the model reads it from the painting. ``guidance`` scales the
         feeling (classifier-free guidance; ``None``: :meth:`default_guidance`). ``loop=True`` makes a piece of
-        whole bars whose last bar resolves to the first, to be repeated seamlessly. ``temperature``, ``top_k`` and
-        ``top_p`` left ``None`` take the model's own defaults (:attr:`sampling`).
+        whole bars whose last bar resolves to the first, to be repeated seamlessly. ``temperature``, ``top_k``, ``top_p``
+        and ``key_prior`` (a logit penalty per out-of-key pitch, :class:`~art2music.symbolic.sampling.KeyTracker`)
+        left ``None`` take the model's own defaults (:attr:`sampling`).
         """
         from art2music.emotions import VALENCE_AROUSAL, normalize_emotion, target_valence_arousal
 
@@ -162,8 +162,9 @@ class Art2Midi:
             target = [list(va)] * len(images)
         if bars is None and seconds is None:
             seconds = DEFAULT_SECONDS
-        temperature, top_k, top_p = self.sampling.resolve(temperature, top_k, top_p)
-        settings = SamplingSettings(temperature, top_k, top_p, bars, seconds, seed,
+        settings = SamplingSettings(**self.sampling.resolve(temperature=temperature, top_k=top_k, top_p=top_p,
+                                                            key_prior=key_prior),
+                                    bars=bars, seconds=seconds, seed=seed,
                                     guidance=self.default_guidance() if guidance is None else guidance, loop=loop)
         pieces = self.compose(images, target, settings)
         return pieces[0] if single else pieces

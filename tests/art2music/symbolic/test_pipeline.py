@@ -79,7 +79,7 @@ def test_sampling_defaults_travel_with_the_model_and_fill_unset_arguments(tiny_m
     pipe.sampling = SamplingDefaults(temperature=0.7, top_k=1, top_p=0.9)
     folder = pipe.save_pretrained(tmp_path / "greedy")
     stored = json.loads((folder / "symbolic" / "config.json").read_text())["sampling"]
-    assert stored == {"temperature": 0.7, "top_k": 1, "top_p": 0.9}
+    assert stored == {"temperature": 0.7, "top_k": 1, "top_p": 0.9, "key_prior": 0.0}
     greedy = Art2Midi.from_pretrained(folder)
     assert greedy.sampling == SamplingDefaults(0.7, 1, 0.9)
     # top_k 1 by default: every seed writes the same (most likely) tokens, unless the call asks otherwise
@@ -87,7 +87,8 @@ def test_sampling_defaults_travel_with_the_model_and_fill_unset_arguments(tiny_m
                                                                                seed=2).tokens
     assert greedy(painting, va=(0.5, 0.5), bars=2, seed=1, top_k=1).tokens == \
         greedy(painting, va=(0.5, 0.5), bars=2, seed=1).tokens
-    assert greedy.sampling.resolve(temperature=1.3) == (1.3, 1, 0.9)
+    assert greedy.sampling.resolve(temperature=1.3, top_p=None) == {"temperature": 1.3, "top_k": 1, "top_p": 0.9,
+                                                                     "key_prior": 0.0}
     free = [greedy(painting, va=(0.5, 0.5), bars=2, seed=seed, top_k=0, top_p=1.0, temperature=1.5).tokens
             for seed in range(4)]
     assert len({tuple(tokens) for tokens in free}) > 1  # the call's own values override the defaults
@@ -106,4 +107,4 @@ def test_sampling_defaults_travel_with_the_model_and_fill_unset_arguments(tiny_m
     config = json.loads((legacy / "symbolic" / "config.json").read_text())
     del config["sampling"]
     (legacy / "symbolic" / "config.json").write_text(json.dumps(config))
-    assert Art2Midi.from_pretrained(legacy).sampling == SamplingDefaults(1.0, 0, 0.95)
+    assert Art2Midi.from_pretrained(legacy).sampling == SamplingDefaults(1.0, 0, 0.95, 0.0)

@@ -54,7 +54,7 @@ train-midi: ## Train the symbolic (MIDI) engine (CONFIG_MIDI=..., or CONFIG=...)
 demo-train-midi: ## Rebuild the shipped midi-engine demo weights (art2music/assets/demo-midi) from the demo corpus
 	$(CLI) train-midi fit --config $(CONFIG_MIDI) $(ARGS)
 	$(CLI) export-midi --checkpoint runs/midi-demo/checkpoints/last.ckpt --tokenizer runs/midi-demo/data/tokenizer.json \
-	    --out art2music/assets/demo-midi
+	    --sampling configs/demo/midi-sampling.yaml --out art2music/assets/demo-midi
 
 train-va-judge: ## Retrain the shipped music valence-arousal judge (art2music/assets/demo/va_judge) on the demo corpus
 	$(CLI) train-va-judge --corpus datasets/demo --out art2music/assets/demo/va_judge $(ARGS)

@@ -68,6 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
     midi.add_argument("--pieces-per-painting", type=int, default=1, help="pieces composed per painting (default 1)")
     midi.add_argument("--seconds", type=float, default=12.0, help="length asked of each piece (default 12)")
     midi.add_argument("--seed", type=int, default=0, help="first sampling seed (default 0)")
+    midi.add_argument("--temperature", type=float, default=None,
+                      help="sampling temperature (default: each model's own, in its symbolic/config.json)")
+    midi.add_argument("--top-k", type=int, default=None, help="top-k filter, 0 = off (default: each model's own)")
+    midi.add_argument("--top-p", type=float, default=None, help="nucleus mass (default: each model's own)")
+    midi.add_argument("--key-prior", type=float, default=None,
+                      help="logit penalty per out-of-key pitch, 0 = off (default: each model's own)")
     midi.add_argument("--train-midi", action="append", default=[], metavar="FOLDER",
                       help="more training MIDI for the novelty check (e.g. the run's composed pieces, "
                            "runs/midi-demo/data/composed); repeatable")
@@ -167,7 +173,9 @@ def _run_midi(args: argparse.Namespace, models: dict[str, str], out_dir: Path) -
 
     try:
         settings = MidiEvaluationSettings(split=args.split, limit=args.limit, pieces_per_painting=args.pieces_per_painting,
-                                          seconds=args.seconds, seed=args.seed, train_midi=tuple(args.train_midi),
+                                          seconds=args.seconds, seed=args.seed, temperature=args.temperature,
+                                          top_k=args.top_k, top_p=args.top_p, key_prior=args.key_prior,
+                                          train_midi=tuple(args.train_midi),
                                           render_audio=not args.no_audio, progress=not args.no_progress)
         result = evaluate_midi(models, args.manifest, out_dir, settings)
     except (ValueError, EvaluationConfigError) as error:

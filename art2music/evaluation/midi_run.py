@@ -47,8 +47,10 @@ class MidiEvaluationSettings:
     limit: int | None = None
     pieces_per_painting: int = 1
     seconds: float = 12.0
-    temperature: float = 1.0
-    top_p: float = 0.95
+    temperature: float | None = None   # None: each model's own default (its symbolic/config.json "sampling")
+    top_k: int | None = None
+    top_p: float | None = None
+    key_prior: float | None = None
     seed: int = 0
     train_midi: tuple[str, ...] = ()
     render_audio: bool = True
@@ -63,6 +65,14 @@ class MidiEvaluationSettings:
             raise ValueError(f"pieces per painting must be at least 1, got {self.pieces_per_painting}")
         if not self.seconds > 0:
             raise ValueError(f"seconds must be positive, got {self.seconds}")
+        if self.temperature is not None and not self.temperature > 0:
+            raise ValueError(f"--temperature must be positive, got {self.temperature}")
+        if self.top_k is not None and self.top_k < 0:
+            raise ValueError(f"--top-k must be 0 (off) or more, got {self.top_k}")
+        if self.top_p is not None and not 0 < self.top_p <= 1:
+            raise ValueError(f"--top-p must be in (0, 1], got {self.top_p}")
+        if self.key_prior is not None and not 0 <= self.key_prior < float("inf"):
+            raise ValueError(f"--key-prior must be a finite number >= 0, got {self.key_prior}")
 
 
 @dataclass(frozen=True)
@@ -154,7 +164,8 @@ def _compose(pipe, paintings: list[_Item], settings: MidiEvaluationSettings, fol
             name = f"{painting.id}-{draw}"
             try:
                 piece = pipe(painting.path, seconds=settings.seconds, temperature=settings.temperature,
-                             top_p=settings.top_p, seed=settings.seed + 1000 * index + draw)
+                             top_k=settings.top_k, top_p=settings.top_p, key_prior=settings.key_prior,
+                             seed=settings.seed + 1000 * index + draw)
             except ImageLoadError as error:
                 failures.append({"id": painting.id, "reason": f"image_{error.reason}", "detail": str(error)})
                 break
@@ -259,6 +270,9 @@ def evaluate_midi(models: dict[str, str], manifest_path: str | os.PathLike, out_
             scored["image_va_error"] = midi_scores.mean(np.linalg.norm(
                 predicted - np.array([paintings[k].va for k in composed]), axis=1))
         scored["model"] = models[name]
+        scored["sampling"] = dict(pipe.sampling.resolve(temperature=settings.temperature, top_k=settings.top_k,
+                                                        top_p=settings.top_p, key_prior=settings.key_prior),
+                                  guidance=pipe.default_guidance())
         scored["targets"] = target_checks(scored, probe.chance if probe else None)
         systems[name] = scored
     result = {"engine": "midi", "models": dict(models), "manifest": str(manifest_path), "split": settings.split,

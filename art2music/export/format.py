@@ -267,12 +267,13 @@ def write_pipeline_folder(directory: str | os.PathLike, encoder: dict[str, Any],
 
 # ---------------------------------------------------------------- the midi engine (art2music.symbolic)
 def load_midi_parts(path_or_name: str | os.PathLike = "demo-midi") -> tuple[Any, Any, dict[str, Any]]:
-    """Read a midi-engine pipeline folder (or ``"demo-midi"``): ``(SymbolicModel, tokenizer, pipeline meta)``.
+    """Read a midi-engine pipeline folder (or ``"demo-midi"``): ``(SymbolicModel, tokenizer, pipeline meta)``; the
+    meta's ``"sampling"`` is the model's :class:`~art2music.symbolic.sampling.SamplingDefaults`.
 
     Raises:
         ModelLoadError: not a pipeline folder, not the midi engine, or a file in ``symbolic/`` does not fit.
     """
-    from art2music.symbolic.folder import SYMBOLIC_DIR, load_symbolic
+    from art2music.symbolic.folder import SYMBOLIC_DIR, load_sampling_defaults, load_symbolic
 
     root = resolve_pipeline_folder(path_or_name)
     meta = read_pipeline_meta(root)
@@ -280,20 +281,22 @@ def load_midi_parts(path_or_name: str | os.PathLike = "demo-midi") -> tuple[Any,
         raise ModelLoadError(root / PIPELINE_FILE, f"an {meta['engine']}-engine pipeline, not midi: load it with "
                              f"Art2Music.from_pretrained or `render --engine {meta['engine']}`", "engine")
     model, tokenizer = load_symbolic(root / SYMBOLIC_DIR)
-    return model, tokenizer, meta
+    return model, tokenizer, {**meta, "sampling": load_sampling_defaults(root / SYMBOLIC_DIR)}
 
 
 def write_midi_pipeline(directory: str | os.PathLike, model: nn.Module, tokenizer: Any,
-                        text_template: str = "{comment}") -> Path:
-    """Write a complete midi-engine pipeline folder (staged, then renamed into place like :func:`write_pipeline`)."""
+                        text_template: str = "{comment}", sampling: Any = None) -> Path:
+    """Write a complete midi-engine pipeline folder (staged, then renamed into place like :func:`write_pipeline`);
+    ``sampling``: the model's :class:`~art2music.symbolic.sampling.SamplingDefaults` (``None``: the class's own)."""
     from art2music.symbolic.folder import SYMBOLIC_DIR, save_symbolic
+    from art2music.symbolic.sampling import SamplingDefaults
 
     directory = Path(directory)
     check_text_template(text_template)
     staging = directory.with_name(directory.name + ".partial")
     if staging.exists():
         shutil.rmtree(staging)
-    save_symbolic(model, tokenizer, staging / SYMBOLIC_DIR)
+    save_symbolic(model, tokenizer, staging / SYMBOLIC_DIR, sampling or SamplingDefaults())
     _write_json(staging / PIPELINE_FILE, {"format": FORMAT, "version": VERSION, "engine": "midi",
                                           "text_template": text_template})
     _replace_folder(staging, directory)

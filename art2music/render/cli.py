@@ -52,8 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--engine", choices=("audio", "midi"), default="audio",
                         help="audio (default): image -> mel -> vocoder; midi: image -> MIDI notes -> FluidSynth, also "
                              "writing OUT/midi/<id>.mid and OUT/pianoroll/<id>.png ('demo' then means 'demo-midi')")
-    parser.add_argument("--temperature", type=float, default=1.0, help="midi engine: sampling temperature")
-    parser.add_argument("--top-p", type=float, default=0.95, help="midi engine: nucleus sampling mass")
+    parser.add_argument("--temperature", type=float, default=None,
+                        help="midi engine: sampling temperature (default: the model's own, in its symbolic/config.json)")
+    parser.add_argument("--top-p", type=float, default=None,
+                        help="midi engine: nucleus sampling mass (default: the model's own)")
     parser.add_argument("--vocoder", default=None, help="override the pipeline's vocoder: 'griffin-lim' or a HiFi-GAN "
                                                         "checkpoint")
     parser.add_argument("--precision", choices=("auto", "float32", "bfloat16"), default="auto",
@@ -125,7 +127,8 @@ def _check_options(args: argparse.Namespace) -> str | None:
         return f"--threads must be at least 1, got {args.threads}"
     if args.num_workers < 0:
         return f"--num-workers must be 0 or more, got {args.num_workers}"
-    if args.engine == "midi" and (args.temperature <= 0 or not 0 < args.top_p <= 1):
+    if args.engine == "midi" and ((args.temperature is not None and not args.temperature > 0)
+                                  or (args.top_p is not None and not 0 < args.top_p <= 1)):
         return "--temperature must be positive and --top-p in (0, 1]"
     if args.engine == "midi" and args.steps is not None:
         return "--steps is for the audio engine's flow decoder; the midi engine samples tokens"
@@ -222,7 +225,7 @@ def _load_and_render_midi(args: argparse.Namespace, collection, out_dir: Path) -
     va, emotion = _target(args)
     settings = RenderSettings(batch_size=args.batch_size, wav_format=args.wav_format, redo=args.redo,
                               progress=not args.no_progress, va=va, emotion=emotion)
-    sampling = SamplingSettings(temperature=args.temperature, top_p=args.top_p,
+    sampling = SamplingSettings(**pipe.sampling.resolve(temperature=args.temperature, top_p=args.top_p),
                                 seconds=args.seconds if args.seconds is not None else MIDI_DEFAULT_SECONDS,
                                 seed=args.seed if args.seed is not None else 0,
                                 guidance=args.guidance if args.guidance is not None else pipe.default_guidance(),

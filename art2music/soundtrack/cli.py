@@ -51,8 +51,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the piece to draw (flow stage 1 or midi engine; default: from the images and comments)")
     parser.add_argument("--steps", type=int, default=None, help="flow: ODE steps (default: the model's)")
     parser.add_argument("--guidance", type=float, default=None, help="flow: guidance scale (default: the model's)")
-    parser.add_argument("--temperature", type=float, default=1.0, help="midi engine: sampling temperature")
-    parser.add_argument("--top-p", type=float, default=0.95, help="midi engine: nucleus sampling mass")
+    parser.add_argument("--temperature", type=float, default=None,
+                        help="midi engine: sampling temperature (default: the model's own, in its symbolic/config.json)")
+    parser.add_argument("--top-p", type=float, default=None,
+                        help="midi engine: nucleus sampling mass (default: the model's own)")
     parser.add_argument("--precision", choices=("auto", "float32", "bfloat16"), default="auto",
                         help="audio engine: arithmetic of the encoders, a flow stage 1 and the vocoder (as render)")
     parser.add_argument("--device", default=None, help="torch device (default cuda if available, else cpu)")
@@ -94,7 +96,8 @@ def _check_options(args: argparse.Namespace) -> str | None:
         return f"--threads must be at least 1, got {args.threads}"
     if args.engine == "midi" and (args.steps is not None or args.guidance is not None):
         return "--steps and --guidance are for the audio engine's flow decoder; the midi engine samples tokens"
-    if args.engine == "midi" and (args.temperature <= 0 or not 0 < args.top_p <= 1):
+    if args.engine == "midi" and ((args.temperature is not None and not args.temperature > 0)
+                                  or (args.top_p is not None and not 0 < args.top_p <= 1)):
         return "--temperature must be positive and --top-p in (0, 1]"
     return None
 

@@ -91,8 +91,9 @@ def fit_notes(section: Section, section_beats: float, transpose: int) -> list[tu
 
 
 def compose_midi_track(pipe: Any, slides: Sequence[Slide], seconds_per_image: float, seed: int = 0,
-                       temperature: float = 1.0, top_p: float = 0.95) -> Soundtrack:
-    """The soundtrack of ``slides`` with an :class:`~art2music.symbolic.pipeline.Art2Midi` composer.
+                       temperature: float | None = None, top_p: float | None = None) -> Soundtrack:
+    """The soundtrack of ``slides`` with an :class:`~art2music.symbolic.pipeline.Art2Midi` composer;
+    ``temperature`` / ``top_p`` ``None``: the composer's own defaults (``pipe.sampling``).
 
     Raises:
         CompositionError: the composer wrote no notes for a slide.
@@ -100,9 +101,10 @@ def compose_midi_track(pipe: Any, slides: Sequence[Slide], seconds_per_image: fl
     """
     from art2music.symbolic.sampling import SamplingSettings
 
+    sampling = pipe.sampling.resolve(temperature=temperature, top_p=top_p)
     sections = []
     for index, slide in enumerate(slides):
-        settings = SamplingSettings(temperature=temperature, top_p=top_p, seconds=seconds_per_image,
+        settings = SamplingSettings(**sampling, seconds=seconds_per_image,
                                     seed=section_seed(seed, index))
         section = section_from_piece(pipe.compose([slide.picture], None, settings)[0])
         if not section.notes:
@@ -126,8 +128,8 @@ def compose_midi_track(pipe: Any, slides: Sequence[Slide], seconds_per_image: fl
     piece = joined_piece(notes, tempo)
     samples = int(round(len(slides) * seconds_per_image * pipe.sample_rate))
     waveform = exact_length(piece.to_audio(pipe.sample_rate), samples, pipe.sample_rate)
-    settings = {"engine": "midi", "seconds_per_image": seconds_per_image, "seed": seed, "temperature": temperature,
-                "top_p": top_p, "tempo_bpm": round(tempo, 3), "bars_per_image": bars,
+    settings = {"engine": "midi", "seconds_per_image": seconds_per_image, "seed": seed, **sampling,
+                "tempo_bpm": round(tempo, 3), "bars_per_image": bars,
                 "median_tempo_bpm": round(statistics.median(s.tempo for s in sections), 3),
                 "merged_programs": {str(old): new for old, new in merged.items()}}
     track_notes = [f"the sections use more than {MELODIC_CHANNELS} instruments, the channels of a MIDI file; the "

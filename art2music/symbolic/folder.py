@@ -1,7 +1,8 @@
 """The ``symbolic/`` stage of a midi-engine pipeline folder, written and read with strict checks::
 
     pipeline.json   {"format": "art2music-pipeline", "version": 1, "engine": "midi", "text_template": "{comment}"}
-    symbolic/config.json     {"symbolic": SymbolicConfig, "tokenizer": "tokenizer.json"}
+    symbolic/config.json     {"symbolic": SymbolicConfig, "tokenizer": "tokenizer.json",
+                              "sampling": {"temperature", "top_k", "top_p"}}   (sampling optional: SamplingDefaults)
     symbolic/model.safetensors
     symbolic/tokenizer.json  the trained REMI+BPE tokenizer; its size and special ids must match the model
 
@@ -16,15 +17,19 @@ from pathlib import Path
 from art2music.export.stage_folder import (CONFIG_NAME, ModelLoadError, check_safetensors_file, load_module_weights,
                                            read_json_object, save_module)
 from art2music.symbolic.model import SymbolicConfig, SymbolicModel
+from art2music.symbolic.sampling import SamplingDefaults
 from art2music.symbolic.tokenizer import TOKENIZER_FILE, load_tokenizer, save_tokenizer, token_facts
 
 SYMBOLIC_DIR = "symbolic"
 
 
-def save_symbolic(model: SymbolicModel, tokenizer, folder: str | os.PathLike) -> Path:
-    """Write ``config.json``, ``model.safetensors`` and ``tokenizer.json`` into ``folder``."""
+def save_symbolic(model: SymbolicModel, tokenizer, folder: str | os.PathLike,
+                  sampling: SamplingDefaults = SamplingDefaults()) -> Path:
+    """Write ``config.json`` (with the model's ``sampling`` defaults), ``model.safetensors`` and ``tokenizer.json``
+    into ``folder``."""
     folder = Path(folder)
-    save_module(model, folder, {"symbolic": model.config.to_dict(), "tokenizer": TOKENIZER_FILE})
+    save_module(model, folder, {"symbolic": model.config.to_dict(), "tokenizer": TOKENIZER_FILE,
+                                "sampling": sampling.to_dict()})
     save_tokenizer(tokenizer, folder / TOKENIZER_FILE)
     return folder
 
@@ -58,3 +63,19 @@ def load_symbolic(folder: str | os.PathLike) -> tuple[SymbolicModel, object]:
     model = SymbolicModel(config)
     load_module_weights(model, folder)
     return model.eval(), tokenizer
+
+
+def load_sampling_defaults(folder: str | os.PathLike) -> SamplingDefaults:
+    """The ``sampling`` entry of ``folder/config.json`` (absent: :class:`SamplingDefaults`' own defaults).
+
+    Raises:
+        ModelLoadError: the entry is not an object, or holds an unknown key or a value out of range.
+    """
+    path = Path(folder) / CONFIG_NAME
+    values = read_json_object(path).get("sampling", {})
+    if not isinstance(values, dict):
+        raise ModelLoadError(path, f"{values!r} is not an object", "sampling")
+    try:
+        return SamplingDefaults.from_dict(values)
+    except (TypeError, ValueError) as error:
+        raise ModelLoadError(path, str(error), "sampling") from error

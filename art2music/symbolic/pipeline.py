@@ -24,7 +24,7 @@ from PIL import Image
 from art2music.symbolic.model import SymbolicModel
 from art2music.symbolic.piece import SAMPLE_RATE, MidiPiece
 from art2music.symbolic.continuation import windowed_piece
-from art2music.symbolic.sampling import SamplingSettings, row_generator, sampling_threads
+from art2music.symbolic.sampling import SamplingDefaults, SamplingSettings, row_generator, sampling_threads
 from art2music.symbolic.tokenizer import token_facts
 
 ImageInput = Union[str, os.PathLike, Image.Image]
@@ -39,17 +39,20 @@ class Art2Midi:
     Args:
         model: the trained :class:`SymbolicModel`.  tokenizer: its REMI+BPE tokenizer.
         text_template: kept for the pipeline format (comments are used only by models with ``comment_dim > 0``).
+        sampling: the model's temperature / top-k / top-p defaults (stored with it; used where a call leaves them
+            unset).
     """
 
     sample_rate = SAMPLE_RATE
 
     def __init__(self, model: SymbolicModel, tokenizer, device: str | torch.device = "cpu",
-                 text_template: str = "{comment}"):
+                 text_template: str = "{comment}", sampling: SamplingDefaults = SamplingDefaults()):
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
         self.tokenizer = tokenizer
         self.facts = token_facts(tokenizer)
         self.text_template = text_template
+        self.sampling = sampling
 
     @classmethod
     def from_pretrained(cls, path_or_name: str | os.PathLike = "demo-midi", device: str | torch.device = "cpu"
@@ -62,13 +65,13 @@ class Art2Midi:
         from art2music.export.format import load_midi_parts
 
         model, tokenizer, meta = load_midi_parts(path_or_name)
-        return cls(model, tokenizer, device, meta["text_template"])
+        return cls(model, tokenizer, device, meta["text_template"], meta["sampling"])
 
     def save_pretrained(self, directory: str | os.PathLike) -> Path:
         """Write the pipeline folder (``pipeline.json`` with ``"engine": "midi"`` + ``symbolic/``); returns it."""
         from art2music.export.format import write_midi_pipeline
 
-        return write_midi_pipeline(directory, self.model, self.tokenizer, self.text_template)
+        return write_midi_pipeline(directory, self.model, self.tokenizer, self.text_template, self.sampling)
 
     def pixels(self, images: Sequence[ImageInput]) -> torch.Tensor:
         """Images → ``(B, 3, S, S)`` pixels in [0, 1] at the model's image size."""
@@ -84,13 +87,16 @@ class Art2Midi:
         return self.model.predict_va(self.model.image_grid(self.pixels(images))).cpu()
 
     def compose(self, images: Sequence[ImageInput], va: torch.Tensor | Sequence[Sequence[float]] | None = None,
-                settings: SamplingSettings = SamplingSettings(seconds=DEFAULT_SECONDS, top_p=0.95)
-                ) -> list[MidiPiece]:
+                settings: SamplingSettings | None = None) -> list[MidiPiece]:
         """One piece per image. ``va`` ``(B, 2)`` is the target feeling; ``None`` uses the VA read from each image.
+        ``settings`` ``None``: :data:`DEFAULT_SECONDS` with the model's sampling defaults and guidance.
 
         Each image is composed on its own random stream (:func:`~art2music.symbolic.sampling.row_generator`), window
         by window to any length (:mod:`art2music.symbolic.continuation`).
         """
+        if settings is None:
+            settings = SamplingSettings(**self.sampling.resolve(), seconds=DEFAULT_SECONDS,
+                                        guidance=self.default_guidance())
         with torch.inference_mode(), sampling_threads(self.model):
             return self._compose(images, va, settings)
 
@@ -119,16 +125,19 @@ class Art2Midi:
 
     def __call__(self, image: ImageInput | Sequence[ImageInput], emotion: str | None = None,
                  va: tuple[float, float] | None = None, bars: int | None = None, seconds: float | None = None,
-                 temperature: float = 1.0, top_k: int = 0, top_p: float = 0.95, seed: int = 0,
+                 temperature: float | None = None, top_k: int | None = None, top_p: float | None = None,
+                 seed: int = 0,
                  valence: float | None = None, arousal: float | None = None, guidance: float | None = None,
-                 loop: bool = False) -> MidiPiece | list[MidiPiece]:
+                 loop: bool = False, key_prior: float | None = None) -> MidiPiece | list[MidiPiece]:
         """One image → a :class:`MidiPiece`; a list → a list. Length in ``bars`` or ``seconds`` (default 20 s), any
         length (windowed continuation).
 
         ``emotion`` (an ArtEmis emotion name), ``valence`` and ``arousal``, or ``va`` (valence, arousal), each in
         [-1, 1], picks the feeling; without any, the model reads it from the painting. ``guidance`` scales the
         feeling (classifier-free guidance; ``None``: :meth:`default_guidance`). ``loop=True`` makes a piece of
-        whole bars whose last bar resolves to the first, to be repeated seamlessly.
+        whole bars whose last bar resolves to the first, to be repeated seamlessly. ``temperature``, ``top_k``, ``top_p``
+        and ``key_prior`` (a logit penalty per out-of-key pitch, :class:`~art2music.symbolic.sampling.KeyTracker`)
+        left ``None`` take the model's own defaults (:attr:`sampling`).
         """
         from art2music.emotions import VALENCE_AROUSAL, normalize_emotion, target_valence_arousal
 
@@ -153,7 +162,9 @@ class Art2Midi:
             target = [list(va)] * len(images)
         if bars is None and seconds is None:
             seconds = DEFAULT_SECONDS
-        settings = SamplingSettings(temperature, top_k, top_p, bars, seconds, seed,
+        settings = SamplingSettings(**self.sampling.resolve(temperature=temperature, top_k=top_k, top_p=top_p,
+                                                            key_prior=key_prior),
+                                    bars=bars, seconds=seconds, seed=seed,
                                     guidance=self.default_guidance() if guidance is None else guidance, loop=loop)
         pieces = self.compose(images, target, settings)
         return pieces[0] if single else pieces

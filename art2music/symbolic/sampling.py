@@ -32,7 +32,9 @@ class SamplingSettings:
     """``temperature`` > 0; ``top_k`` 0 = off; ``top_p`` 1.0 = off; exactly one of ``bars`` / ``seconds`` (or neither:
     until EOS or ``max_tokens``); ``guidance`` scales the valence-arousal condition (classifier-free guidance,
     1.0 = off; needs a model trained with condition dropout); ``loop`` closes the piece on its first bar;
-    ``steady_tempo`` forbids tempo changes after the first bar (every demo piece keeps one tempo)."""
+    ``steady_tempo`` forbids tempo changes after the first bar (every demo piece keeps one tempo); ``key_prior``
+    (logit units, 0 = off) is subtracted once per out-of-key pitch a token carries, where the key is the diatonic
+    scale that holds most of the piece's pitched notes so far (:class:`KeyTracker`)."""
 
     temperature: float = 1.0
     top_k: int = 0
@@ -44,6 +46,7 @@ class SamplingSettings:
     guidance: float = 1.0
     loop: bool = False
     steady_tempo: bool = True
+    key_prior: float = 0.0
 
     def __post_init__(self) -> None:
         if not self.temperature > 0:
@@ -56,6 +59,93 @@ class SamplingSettings:
             raise ValueError(f"the length must be positive, got bars={self.bars}, seconds={self.seconds}")
         if not 0 <= self.guidance <= 20:
             raise ValueError(f"guidance must be in [0, 20], got {self.guidance}")
+        if not 0 <= self.key_prior < float("inf"):
+            raise ValueError(f"key_prior must be a finite number >= 0, got {self.key_prior}")
+
+
+@dataclass(frozen=True)
+class SamplingDefaults:
+    """A model's own sampling defaults, stored in its ``symbolic/config.json`` (``"sampling"``) and used wherever a
+    caller leaves temperature / top-k / top-p unset. Chosen per model on the validation split (the README's midi
+    section says how): a small model's tail tokens are mostly out-of-key notes, so its best temperature can be below
+    1. A folder without the entry gets ``temperature 1.0, top_k 0, top_p 0.95, key_prior 0`` (what every model used
+    before)."""
+
+    temperature: float = 1.0
+    top_k: int = 0
+    top_p: float = 0.95
+    key_prior: float = 0.0
+
+    def __post_init__(self) -> None:
+        SamplingSettings(**self.to_dict())  # the same checks
+
+    def to_dict(self) -> dict[str, float | int]:
+        return {"temperature": self.temperature, "top_k": self.top_k, "top_p": self.top_p, "key_prior": self.key_prior}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "SamplingDefaults":
+        """Raises ``ValueError`` for unknown keys, wrong types or out-of-range values."""
+        unknown = set(values) - {"temperature", "top_k", "top_p", "key_prior"}
+        if unknown:
+            raise ValueError(f"unknown sampling settings {sorted(unknown)}; known: temperature, top_k, top_p, "
+                             f"key_prior")
+        for key, kinds in (("temperature", (int, float)), ("top_k", (int,)), ("top_p", (int, float)),
+                           ("key_prior", (int, float))):
+            if key in values and (isinstance(values[key], bool) or not isinstance(values[key], kinds)):
+                raise ValueError(f"sampling {key} {values[key]!r} is a {type(values[key]).__name__}, not a number")
+        return cls(**values)
+
+    def resolve(self, **given: float | int | None) -> dict[str, float | int]:
+        """``{"temperature", "top_k", "top_p", "key_prior"}`` (keyword arguments of :class:`SamplingSettings`): each
+        value given and not ``None``, else this default."""
+        unknown = set(given) - set(self.to_dict())
+        if unknown:
+            raise TypeError(f"unknown sampling settings {sorted(unknown)}")
+        return {key: default if given.get(key) is None else given[key] for key, default in self.to_dict().items()}
+
+
+DIATONIC = (0, 2, 4, 5, 7, 9, 11)
+"""The pitch classes of the major scale on C; its 12 transpositions are the diatonic scales (each holds a major key
+and its relative natural minor, so the key prior leaves the mode to the model)."""
+KEY_PRIOR_NOTES = 8
+"""Pitched notes a piece must hold before :class:`KeyTracker` names its scale (fewer say too little)."""
+
+
+class KeyTracker:
+    """The diatonic scale of the piece so far and the logit penalty that keeps new notes in it.
+
+    ``counts`` ``(12,)`` counts the piece's pitched notes by pitch class; the scale is the transposition of
+    :data:`DIATONIC` that holds most of them (ties: the lowest tonic). :meth:`penalty` is ``(1, V)``: ``-strength``
+    times the number of out-of-scale pitches each token carries (0 everywhere before :data:`KEY_PRIOR_NOTES` notes).
+    """
+
+    _scales = torch.tensor([[(pc - tonic) % 12 in DIATONIC for pc in range(12)] for tonic in range(12)])  # (12, 12)
+
+    def __init__(self, facts: TokenFacts, strength: float, prompt: Sequence[int] = ()):
+        if facts.pitch_classes is None:
+            raise ValueError("key_prior needs the tokens' pitch classes (token_facts reads them)")
+        self.pitch_classes = torch.as_tensor(facts.pitch_classes, dtype=torch.float32)  # (V, 12)
+        self.strength = float(strength)
+        self.counts = self.pitch_classes[list(prompt)].sum(0) if len(prompt) else torch.zeros(12)
+        self._scale: int | None = None
+        self._penalty = torch.zeros(1, self.pitch_classes.shape[0])
+
+    def scale(self) -> int | None:
+        """The tonic (0-11) of the major scale that holds most notes so far; ``None`` before enough notes."""
+        if self.counts.sum() < KEY_PRIOR_NOTES:
+            return None
+        return int((self._scales.float() @ self.counts).argmax())
+
+    def admit(self, token: int) -> None:
+        self.counts += self.pitch_classes[token]
+
+    def penalty(self) -> torch.Tensor:
+        scale = self.scale()
+        if scale != self._scale:
+            self._scale = scale
+            outside = ~self._scales[scale] if scale is not None else torch.zeros(12, dtype=torch.bool)
+            self._penalty = -self.strength * self.pitch_classes[:, outside].sum(1, keepdim=True).T
+        return self._penalty
 
 
 @dataclass
@@ -173,10 +263,13 @@ def sample_window(model: SymbolicModel, memory: torch.Tensor, prompt: Sequence[i
     logits = model.decode(tokens, memory, cache, start=0)[:, -1]
     kept: list[int] = []
     blocked = blocked_tokens()
+    key = KeyTracker(facts, settings.key_prior, prompt) if settings.key_prior > 0 else None
     while True:
         step_logits = logits.float().cpu()
         if rows == 2:
             step_logits = step_logits[1:] + settings.guidance * (step_logits[:1] - step_logits[1:])
+        if key is not None:
+            step_logits = step_logits + key.penalty()
         step_logits = filter_logits((step_logits + blocked) / settings.temperature, settings.top_k, settings.top_p)
         token = int(torch.multinomial(step_logits.softmax(-1), 1, generator=generator))
         if token == facts.eos:
@@ -187,6 +280,8 @@ def sample_window(model: SymbolicModel, memory: torch.Tensor, prompt: Sequence[i
         if settings.steady_tempo and clock.tempo_set and not tempo_was_set:
             blocked = blocked_tokens()  # the first tempo is the piece's tempo
         kept.append(token)
+        if key is not None:
+            key.admit(token)
         position = len(prompt) + len(kept)
         if position >= model.config.max_tokens:
             return kept, "full"

@@ -192,6 +192,8 @@ class TokenFacts:
     bars: ``(V,)`` how many ``Bar`` base tokens the (BPE) token contains.
     tempo_bpm: ``(V,)`` the last tempo the token sets, ``nan`` if none.
     pad, bos, eos: the special token ids.  bar: the id of the lone ``Bar`` token (an empty bar).
+    pitch_classes: ``(V, 12)`` how many ``Pitch`` base tokens of each pitch class (C = 0) the token contains
+        (drum hits are ``PitchDrum`` tokens and are not counted); ``None`` when not read.
     """
 
     bars: "np.ndarray"
@@ -200,6 +202,7 @@ class TokenFacts:
     bos: int
     eos: int
     bar: int = -1
+    pitch_classes: "np.ndarray | None" = None
 
 
 def token_facts(tokenizer) -> TokenFacts:
@@ -210,6 +213,7 @@ def token_facts(tokenizer) -> TokenFacts:
     size = len(tokenizer)
     bars = np.zeros(size, dtype=np.int64)
     tempo = np.full(size, np.nan)
+    pitch_classes = np.zeros((size, 12), dtype=np.int64)
     specials: dict[str, int] = {}
     for index in range(size):
         base = tokenizer._vocab_learned_bytes_to_tokens[tokenizer._model.id_to_token(index)]
@@ -221,10 +225,12 @@ def token_facts(tokenizer) -> TokenFacts:
                 bars[index] += 1
             elif kind == "Tempo":
                 tempo[index] = float(value)
+            elif kind == "Pitch":
+                pitch_classes[index, int(value) % 12] += 1
             elif token in ("PAD_None", "BOS_None", "EOS_None"):
                 specials[token] = index
     missing = {"PAD_None", "BOS_None", "EOS_None", "Bar_None"} - specials.keys()
     if missing:
         raise ValueError(f"the tokenizer lacks the tokens {sorted(missing)}")
     return TokenFacts(bars, tempo, specials["PAD_None"], specials["BOS_None"], specials["EOS_None"],
-                      specials["Bar_None"])
+                      specials["Bar_None"], pitch_classes)

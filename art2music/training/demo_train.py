@@ -115,7 +115,8 @@ def main(argv: list[str] | None = None) -> int:
                       "--trainer.max_time", _minutes(args.midi_minutes), "--trainer.enable_progress_bar", "false"],
              timings)
         _run("midi-export", ["export-midi", "--checkpoint", str(MIDI_RUN / "checkpoints" / "last.ckpt"),
-                             "--tokenizer", str(MIDI_RUN / "data" / "tokenizer.json"), "--out", str(args.midi_out)],
+                             "--tokenizer", str(MIDI_RUN / "data" / "tokenizer.json"),
+                             "--sampling", "configs/demo/midi-sampling.yaml", "--out", str(args.midi_out)],
              timings)
     timings["total"] = round(time.monotonic() - start, 1)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -1,5 +1,8 @@
 """``art2music export-midi --checkpoint last.ckpt --tokenizer tokenizer.json --out DIR``: a midi-engine pipeline
-folder from a training checkpoint (only the model's weights; the VA regressor and optimizer state stay behind)."""
+folder from a training checkpoint (only the model's weights; the VA regressor and optimizer state stay behind).
+``--sampling FILE`` (YAML: temperature, top_k, top_p, key_prior; e.g. ``configs/demo/midi-sampling.yaml``) and
+``--temperature`` / ``--top-k`` / ``--top-p`` / ``--key-prior`` (which win over the file) store the model's sampling
+defaults, chosen on the validation split."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ import torch
 
 from art2music.export.format import write_midi_pipeline
 from art2music.symbolic.model import SymbolicConfig, SymbolicModel
+from art2music.symbolic.sampling import SamplingDefaults
 from art2music.symbolic.tokenizer import load_tokenizer
 
 _CONFIG_KEYS = ("vocab_size", "pad_id", "bos_id", "eos_id", "d_model", "heads", "encoder_layers", "decoder_layers",
@@ -29,9 +33,27 @@ def model_from_checkpoint(checkpoint: str | Path) -> SymbolicModel:
     return model.eval()
 
 
-def export_checkpoint(checkpoint: str | Path, tokenizer: str | Path, out: str | Path) -> Path:
+def export_checkpoint(checkpoint: str | Path, tokenizer: str | Path, out: str | Path,
+                      sampling: SamplingDefaults = SamplingDefaults()) -> Path:
     model = model_from_checkpoint(checkpoint)
-    return write_midi_pipeline(out, model, load_tokenizer(tokenizer, model.config.vocab_size))
+    return write_midi_pipeline(out, model, load_tokenizer(tokenizer, model.config.vocab_size), sampling=sampling)
+
+
+def read_sampling_file(path: str | Path) -> SamplingDefaults:
+    """A YAML mapping of sampling defaults → :class:`SamplingDefaults`.
+
+    Raises:
+        FileNotFoundError: no such file.  ValueError: not a mapping, an unknown key or a value out of range.
+    """
+    import yaml
+
+    values = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    if not isinstance(values, dict):
+        raise ValueError(f"{path}: expected a mapping of temperature, top_k, top_p, key_prior")
+    try:
+        return SamplingDefaults.from_dict(values)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{path}: {error}") from error
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,9 +62,22 @@ def main(argv: list[str] | None = None) -> int:
                                                             "last.ckpt)")
     parser.add_argument("--tokenizer", required=True, help="the run's tokenizer.json (data.work_dir/tokenizer.json)")
     parser.add_argument("--out", required=True, help="the pipeline folder to write")
+    defaults = SamplingDefaults()
+    parser.add_argument("--sampling", default=None, help="a YAML file of the model's sampling defaults (keys "
+                                                         "temperature, top_k, top_p, key_prior; missing keys: the "
+                                                         "built-in defaults)")
+    parser.add_argument("--temperature", type=float, default=None,
+                        help=f"the model's default sampling temperature (default {defaults.temperature})")
+    parser.add_argument("--top-k", type=int, default=None, help=f"its default top-k, 0 = off (default {defaults.top_k})")
+    parser.add_argument("--top-p", type=float, default=None, help=f"its default nucleus mass (default {defaults.top_p})")
+    parser.add_argument("--key-prior", type=float, default=None,
+                        help=f"its default logit penalty per out-of-key pitch, 0 = off (default {defaults.key_prior})")
     args = parser.parse_args(argv)
     try:
-        print(export_checkpoint(args.checkpoint, args.tokenizer, args.out))
+        sampling = read_sampling_file(args.sampling) if args.sampling else defaults
+        sampling = SamplingDefaults(**sampling.resolve(temperature=args.temperature, top_k=args.top_k,
+                                                       top_p=args.top_p, key_prior=args.key_prior))
+        print(export_checkpoint(args.checkpoint, args.tokenizer, args.out, sampling))
     except (FileNotFoundError, KeyError, ValueError, RuntimeError) as error:
         print(f"art2music export-midi: error: {error}", file=sys.stderr)
         return 2

@@ -89,6 +89,8 @@ def test_evaluate_scores_midi_models_against_the_held_out_pieces(midi_manifest, 
     assert fitted["image_va_error"] == pytest.approx(np.linalg.norm(predicted - truth, axis=1).mean(), abs=1e-5)
     assert fitted["novelty"]["training_pieces"] == 4 and fitted["novelty"]["longest_shared_tokens_max"] >= 1
     assert result["systems"]["again"]["metrics"] == fitted["metrics"]  # same model, same seeds: same pieces
+    assert fitted["sampling"] == {"temperature": 1.0, "top_k": 0, "top_p": 0.95, "key_prior": 0.0,
+                                  "guidance": 1.0}  # the model's own
     assert set(fitted["targets"]) >= {"metrics_within_25_percent", "at_most_4_bars_shared"}
     markdown = (out / "metrics.md").read_text()
     assert "| reference | 2 |" in markdown and "| fitted | 4 |" in markdown and "corrupt.mid" in markdown
@@ -128,3 +130,6 @@ def test_midi_evaluation_usage_errors(midi_manifest, tiny_midi_pipeline, tmp_pat
     assert main(["--model", str(tiny_midi_pipeline), "--manifest", str(midi_manifest), "--out", str(tmp_path / "o"),
                  "--train-midi", str(tmp_path / "nowhere")]) == 2
     assert "is not a folder" in capsys.readouterr().err
+    assert main(["--model", str(tiny_midi_pipeline), "--manifest", str(midi_manifest), "--out", str(tmp_path / "o"),
+                 "--top-p", "1.5"]) == 2
+    assert "--top-p must be in (0, 1], got 1.5" in capsys.readouterr().err

@@ -69,3 +69,42 @@ def test_to_audio_renders_the_notes(tiny_midi_pipeline, painting):
     assert audio.dtype == np.float32 and audio.ndim == 1
     assert abs(len(audio) / 22050 - (piece.seconds + 1.0)) < 0.05
     assert np.abs(audio).max() > 0.01
+
+
+def test_sampling_defaults_travel_with_the_model_and_fill_unset_arguments(tiny_midi_pipeline, painting, tmp_path):
+    from art2music.symbolic.sampling import SamplingDefaults
+
+    pipe = Art2Midi.from_pretrained(tiny_midi_pipeline)
+    assert pipe.sampling == SamplingDefaults()  # written by write_midi_pipeline without a choice
+    pipe.sampling = SamplingDefaults(temperature=0.7, top_k=1, top_p=0.9)
+    folder = pipe.save_pretrained(tmp_path / "greedy")
+    stored = json.loads((folder / "symbolic" / "config.json").read_text())["sampling"]
+    assert stored == {"temperature": 0.7, "top_k": 1, "top_p": 0.9, "key_prior": 0.0}
+    greedy = Art2Midi.from_pretrained(folder)
+    assert greedy.sampling == SamplingDefaults(0.7, 1, 0.9)
+    # top_k 1 by default: every seed writes the same (most likely) tokens, unless the call asks otherwise
+    assert greedy(painting, va=(0.5, 0.5), bars=2, seed=1).tokens == greedy(painting, va=(0.5, 0.5), bars=2,
+                                                                               seed=2).tokens
+    assert greedy(painting, va=(0.5, 0.5), bars=2, seed=1, top_k=1).tokens == \
+        greedy(painting, va=(0.5, 0.5), bars=2, seed=1).tokens
+    assert greedy.sampling.resolve(temperature=1.3, top_p=None) == {"temperature": 1.3, "top_k": 1, "top_p": 0.9,
+                                                                     "key_prior": 0.0}
+    free = [greedy(painting, va=(0.5, 0.5), bars=2, seed=seed, top_k=0, top_p=1.0, temperature=1.5).tokens
+            for seed in range(4)]
+    assert len({tuple(tokens) for tokens in free}) > 1  # the call's own values override the defaults
+
+    for bad, message in (({"temperature": 0}, "temperature must be positive"), ({"top_q": 1}, "unknown sampling"),
+                         ({"top_k": "3"}, "not a number")):
+        broken = tmp_path / f"broken-{len(message)}"
+        shutil.copytree(folder, broken)
+        config = json.loads((broken / "symbolic" / "config.json").read_text())
+        config["sampling"] = bad
+        (broken / "symbolic" / "config.json").write_text(json.dumps(config))
+        with pytest.raises(ModelLoadError, match=message):
+            Art2Midi.from_pretrained(broken)
+    legacy = tmp_path / "legacy"  # a folder written before the entry existed keeps the old behaviour
+    shutil.copytree(folder, legacy)
+    config = json.loads((legacy / "symbolic" / "config.json").read_text())
+    del config["sampling"]
+    (legacy / "symbolic" / "config.json").write_text(json.dumps(config))
+    assert Art2Midi.from_pretrained(legacy).sampling == SamplingDefaults(1.0, 0, 0.95, 0.0)

@@ -70,6 +70,21 @@ def test_fit_resume_and_export(tmp_path, capsys):
     torch.testing.assert_close(resumed["state_dict"]["va_regressor.embedding.weight"], regressor)  # not retrained
     folder = export_checkpoint(last, run / "data" / "tokenizer.json", tmp_path / "exported")
     pipe = Art2Midi.from_pretrained(folder)
+    from art2music.training.midi_export import main as export_main
+
+    assert export_main(["--checkpoint", str(last), "--tokenizer", str(run / "data" / "tokenizer.json"), "--out",
+                        str(tmp_path / "chosen"), "--sampling", "configs/demo/midi-sampling.yaml",
+                        "--temperature", "0.9"]) == 0
+    chosen = Art2Midi.from_pretrained(tmp_path / "chosen").sampling
+    import yaml
+
+    shipped = yaml.safe_load(open("configs/demo/midi-sampling.yaml"))
+    assert chosen.temperature == 0.9 and chosen.key_prior == shipped["key_prior"]  # the flag wins over the file
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("temprature: 0.5\n")
+    assert export_main(["--checkpoint", str(last), "--tokenizer", str(run / "data" / "tokenizer.json"), "--out",
+                        str(tmp_path / "bad"), "--sampling", str(bad)]) == 2
+    assert "unknown sampling settings ['temprature']" in capsys.readouterr().err
     assert pipe.model.config.d_model == 32 and pipe.predict_va([raw / "wikiart" / "Style" / "sadness-0.jpg"]).shape == (1, 2)
 
 

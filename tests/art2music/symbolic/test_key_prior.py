@@ -1,0 +1,77 @@
+"""The key prior of the sampler: the piece's diatonic scale so far, and a logit penalty on out-of-scale pitches."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from art2music.symbolic.sampling import DIATONIC, KEY_PRIOR_NOTES, KeyTracker, SamplingSettings, sample_tokens
+from art2music.symbolic.tokenizer import token_facts
+
+
+def _pitch_token(tokenizer, facts, pitch_class: int) -> int:
+    """A token that carries exactly one pitched note, of ``pitch_class``."""
+    rows = np.flatnonzero((facts.pitch_classes.sum(1) == 1) & (facts.pitch_classes[:, pitch_class] == 1))
+    assert rows.size, f"no single-pitch token of class {pitch_class}"
+    return int(rows[0])
+
+
+def test_tracker_names_the_scale_and_penalises_notes_outside_it(tokenizer):
+    facts = token_facts(tokenizer)
+    assert facts.pitch_classes.shape == (len(tokenizer), 12) and facts.pitch_classes.sum() > 0
+    tracker = KeyTracker(facts, strength=3.0)
+    c_major = [_pitch_token(tokenizer, facts, pc) for pc in (0, 4, 7, 2, 5, 9, 11, 0)]
+    for token in c_major[:KEY_PRIOR_NOTES - 1]:
+        tracker.admit(token)
+    assert tracker.scale() is None and not tracker.penalty().any()  # too few notes to name a key
+    tracker.admit(c_major[-1])
+    assert tracker.scale() == 0  # C major (the scale of A minor too)
+    penalty = tracker.penalty()[0]
+    f_sharp, g = _pitch_token(tokenizer, facts, 6), _pitch_token(tokenizer, facts, 7)
+    assert penalty[f_sharp] == pytest.approx(-3.0) and penalty[g] == 0.0
+    assert penalty[facts.bar] == 0.0  # tokens without pitches are never penalised
+    assert (penalty == -3.0 * torch.as_tensor(facts.pitch_classes[:, [1, 3, 6, 8, 10]].sum(1),
+                                              dtype=torch.float32)).all()
+    # a prompt (continuation) counts too: G major's F sharp moves the scale
+    g_major = [_pitch_token(tokenizer, facts, pc) for pc in (7, 11, 2, 6, 7, 6, 9, 0, 4)]
+    assert KeyTracker(facts, 1.0, g_major).scale() == 7
+
+
+def _in_scale(tokens, facts) -> tuple[int, int]:
+    """(pitches in the scale the tracker names just before each, pitches judged): those after the first
+    KEY_PRIOR_NOTES."""
+    tracker, inside, total = KeyTracker(facts, 1.0), 0, 0
+    for token in tokens:
+        scale = tracker.scale()
+        pitches = facts.pitch_classes[token]
+        if scale is not None and pitches.any():
+            inside += int(pitches[[(scale + step) % 12 for step in DIATONIC]].sum())
+            total += int(pitches.sum())
+        tracker.admit(token)
+    return inside, total
+
+
+def _share(pieces, facts) -> float:
+    inside, total = np.sum([_in_scale(tokens, facts) for tokens in pieces], axis=0)
+    assert total >= 40, f"only {total} pitches to judge"
+    return inside / total
+
+
+def test_key_prior_keeps_sampled_notes_in_key(tokenizer):
+    from art2music.symbolic.model import SymbolicConfig, SymbolicModel
+
+    facts = token_facts(tokenizer)
+    torch.manual_seed(0)
+    model = SymbolicModel(SymbolicConfig(vocab_size=len(tokenizer), pad_id=facts.pad, bos_id=facts.bos,
+                                         eos_id=facts.eos, d_model=32, heads=2, ffn_dim=64, max_tokens=256,
+                                         image_size=32)).eval()
+    memory = model.encode(model.image_grid(torch.rand(1, 3, 32, 32)), torch.zeros(1, 2))
+    hot = 4.0  # an untrained model's samples wander over the whole vocabulary at a high temperature
+    free = [sample_tokens(model, memory, facts, SamplingSettings(temperature=hot, seed=seed))[0] for seed in range(4)]
+    kept = [sample_tokens(model, memory, facts, SamplingSettings(temperature=hot, seed=seed, key_prior=50.0))[0]
+            for seed in range(4)]
+    free_share, kept_share = _share(free, facts), _share(kept, facts)
+    assert free_share < 0.85 and kept_share > 0.99  # 7 of 12 classes by chance; the prior holds the tracked scale
+    with pytest.raises(ValueError, match="key_prior must be"):
+        SamplingSettings(key_prior=-1.0)

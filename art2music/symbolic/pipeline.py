@@ -109,26 +109,15 @@ class Art2Midi:
             raise ValueError(f"va must be (images, 2) = ({len(images)}, 2), got {tuple(target.shape)}")
         memory = self.model.encode(grid, target.clamp(-1, 1))
         if settings.guidance != 1.0:
-            memory = torch.stack([memory, self._guidance_baseline(pixels, grid, va)], dim=1)  # (B, 2, M, d)
+            if self.model.null_va is None:
+                raise ValueError("this model was not trained for guidance (no 'no VA' token): use guidance=1")
+            unconditioned = self.model.unconditioned_memory(pixels)
+            memory = torch.stack([memory, unconditioned], dim=1)  # (B, 2, M, d): rows (with VA, without)
         else:
             memory = memory.unsqueeze(1)
         return [windowed_piece(self.model, memory[row], self.tokenizer, self.facts, settings,
                                row_generator(settings.seed, row))
                 for row in range(len(images))]
-
-    def _guidance_baseline(self, pixels: torch.Tensor, grid: torch.Tensor, va) -> torch.Tensor:
-        """The memory ``(B, M, d)`` guidance pushes away from (``logits = u + guidance · (c − u)``).
-
-        With the feeling read from the picture (``va`` ``None``): the unconditioned memory (no VA, and a blank image
-        for models trained so), so guidance amplifies everything the painting says. With a target the user gave:
-        the same painting under the feeling the model reads from it, so guidance amplifies exactly what the target
-        changes (a target equal to the picture's own feeling leaves the conditional model as it is).
-        """
-        if va is not None:
-            return self.model.encode(grid, self.model.predict_va(grid).clamp(-1, 1))
-        if self.model.null_va is None:
-            raise ValueError("this model was not trained for guidance (no 'no VA' token): use guidance=1")
-        return self.model.unconditioned_memory(pixels)
 
     def default_guidance(self) -> float:
         """:data:`DEFAULT_GUIDANCE` for a model trained with a "no VA" token, else 1.0 (no guidance)."""

@@ -4,7 +4,7 @@ For the images of ``--images`` (default: the bundled collection) a soundtrack of
 composed as ``art2music soundtrack`` does (:mod:`art2music.soundtrack.audio_track`), on any pipeline folder:
 
 - **transitions**: spectral flux (mean |m[:, t+1] − m[:, t]| over mel bins, as in bench_long) at the steps inside
-  each transition (``--transition-seconds`` centred on every boundary, and the flow's inpainted overlap) against the
+  each transition (``--transition-seconds`` centred on every boundary, at least a window overlap for the flow) against the
   flux everywhere else. The bar: transition flux no larger than within-section flux by more than ``--margin``
   (default 10 %). Measured on the mel of the audio one hears (``mel_spectrogram`` of the WAV) for every decoder, and
   for the flow stage 1 also on its own log-mel;

@@ -1,6 +1,8 @@
 """The symbolic engine's data: paintings and MIDI pieces with emotions and valence-arousal (VA), split apart.
 
-A training example is a *pair* (painting, piece) of the same emotion. Paintings and pieces each belong to one of
+A training example is a *pair* (painting, piece) of the same emotion, or, for a share of the training pairs, of two
+different emotions (:func:`pair_other_emotion`; the VA condition is then the piece's, so that the condition, not the
+painting, says what the music feels: see ``SymbolicDataModule``'s ``mismatched_share``). Paintings and pieces each belong to one of
 train/val/test, and pairs are only formed inside one split, so no test painting and no test piece is ever seen in
 training.
 
@@ -153,4 +155,26 @@ def pair_by_va(paintings: Sequence[Painting], pieces: Sequence[Piece], split: st
         candidates = np.flatnonzero(distance <= cutoff + 1e-9)
         chosen = rng.choice(candidates, size=per_painting, replace=per_painting > len(candidates))
         pairs += [(painting, pool[int(k)]) for k in chosen]
+    return pairs
+
+
+def pair_other_emotion(paintings: Sequence[Painting], pieces: Sequence[Piece], split: str, per_painting: int,
+                       seed: int = 0) -> list[tuple[Painting, Piece]]:
+    """``per_painting`` pieces of emotions *other* than the painting's, all in ``split``: for each pair an emotion is
+    drawn uniformly among the other emotions that have pieces in the split, then a piece of it uniformly (so every
+    other emotion is about equally frequent whatever its piece count). Paintings with no other emotion to draw from
+    are left out. The caller conditions these pairs on the *piece's* VA."""
+    rng = np.random.default_rng(seed)
+    by_emotion: dict[str, list[Piece]] = {}
+    for piece in pieces:
+        if piece.split == split:
+            by_emotion.setdefault(piece.emotion, []).append(piece)
+    pairs = []
+    for painting in paintings:
+        others = sorted(emotion for emotion in by_emotion if emotion != painting.emotion)
+        if painting.split != split or not others or per_painting <= 0:
+            continue
+        for _ in range(per_painting):
+            candidates = by_emotion[others[int(rng.integers(len(others)))]]
+            pairs.append((painting, candidates[int(rng.integers(len(candidates)))]))
     return pairs

@@ -19,7 +19,8 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from art2music.symbolic.corpus import Painting, Piece, compose_pieces, emotion_va, pair_by_va, pair_same_emotion
+from art2music.symbolic.corpus import (Painting, Piece, compose_pieces, emotion_va, pair_by_va, pair_other_emotion,
+                                       pair_same_emotion)
 from art2music.symbolic.tokenizer import (TOKENIZER_FILE, load_tokenizer, read_scores, save_tokenizer, score_to_ids,
                                           skipped_lines, token_facts, train_tokenizer)
 
@@ -53,14 +54,20 @@ NO_PAINTING = -1
 
 
 class PairDataset(Dataset):
-    """Pairs as ``(pixels (3, S, S) float, va (2,), tokens (T,) long: BOS … [EOS])``; long pieces are cut to
-    ``max_tokens`` (then without EOS, since the piece goes on). A pair whose painting index is
-    :data:`NO_PAINTING` is a pre-training piece: a blank (black) image and VA ``nan`` (the module feeds it the
-    "no VA" token)."""
+    """Pairs as ``(pixels (3, S, S) float, va (2,), tokens (T,) long: BOS … [EOS], painting_va (2,))``; long pieces
+    are cut to ``max_tokens`` (then without EOS, since the piece goes on). ``pairs`` are (painting index, piece index)
+    and ``va`` ``(len(pairs), 2)`` is each pair's VA condition (the painting's, or the piece's for a mismatched pair);
+    ``painting_va`` ``(paintings, 2)`` is what each painting feels (the target of the model's VA head). A pair whose
+    painting index is :data:`NO_PAINTING` is a pre-training piece: a blank (black) image and both VAs ``nan`` (the
+    module feeds it the "no VA" token)."""
 
     def __init__(self, pixels: torch.Tensor, pairs: list[tuple[int, int]], sequences: list[list[int]],
-                 va: torch.Tensor, max_tokens: int, bos: int, eos: int, flip: bool):
+                 va: torch.Tensor, max_tokens: int, bos: int, eos: int, flip: bool,
+                 painting_va: torch.Tensor | None = None):
+        if va.shape != (len(pairs), 2):
+            raise ValueError(f"va must be one (valence, arousal) row per pair: {len(pairs)} pairs, va {tuple(va.shape)}")
         self.pixels, self.pairs, self.sequences, self.va = pixels, pairs, sequences, va
+        self.painting_va = painting_va
         self.max_tokens, self.bos, self.eos, self.flip = max_tokens, bos, eos, flip
 
     def __len__(self) -> int:
@@ -71,18 +78,21 @@ class PairDataset(Dataset):
         sequence = [self.bos] + self.sequences[piece]
         sequence = sequence[:self.max_tokens] if len(sequence) >= self.max_tokens else sequence + [self.eos]
         if painting == NO_PAINTING:
-            return (torch.zeros(self.pixels.shape[1:]), torch.full((2,), float("nan")),
-                    torch.tensor(sequence, dtype=torch.long))
+            nan = torch.full((2,), float("nan"))
+            return torch.zeros(self.pixels.shape[1:]), nan, torch.tensor(sequence, dtype=torch.long), nan
         pixels = self.pixels[painting].float() / 255.0
         if self.flip and torch.rand(()) < 0.5:
             pixels = pixels.flip(-1)
-        return pixels, self.va[painting], torch.tensor(sequence, dtype=torch.long)
+        felt = self.painting_va[painting] if self.painting_va is not None else self.va[index]
+        return pixels, self.va[index], torch.tensor(sequence, dtype=torch.long), felt
 
 
 def collate_pairs(batch, pad_id: int):
-    pixels, va, tokens = zip(*batch)
+    """``(pixels (B, 3, S, S), va (B, 2), tokens (B, T) padded with pad_id, painting_va (B, 2))``."""
+    pixels, va, tokens, painting_va = zip(*batch)
     return (torch.stack(pixels), torch.stack(va),
-            torch.nn.utils.rnn.pad_sequence(list(tokens), batch_first=True, padding_value=pad_id))
+            torch.nn.utils.rnn.pad_sequence(list(tokens), batch_first=True, padding_value=pad_id),
+            torch.stack(painting_va))
 
 
 class SymbolicDataModule(L.LightningDataModule):
@@ -97,12 +107,20 @@ class SymbolicDataModule(L.LightningDataModule):
             "no VA" token and a blank image; needs ``model.null_va``); 0 = none.
         vocab_size: tokenizer size (base REMI tokens + BPE merges).
         pairs_per_painting: pieces drawn per training painting (pairs per epoch = paintings × this).
+        mismatched_share: the share of each training painting's pairs (``round(pairs_per_painting × share)``) that
+            join it with a labelled piece of *another* emotion, conditioned on the *piece's* VA: then the VA
+            condition is the only reliable cue for what the music feels, and the model learns to follow a target that
+            disagrees with the painting (a user's). 0 = all pairs same-emotion, conditioned on the painting's VA (as
+            before). Validation and test pairs are never mismatched.
     """
 
     def __init__(self, manifest: str = "datasets/demo/articaps/manifest.csv", work_dir: str = "runs/midi-demo/data",
                  composed_per_emotion: int = 60, composed_seconds: float = 12.0, emopia_dir: str | None = None,
                  vocab_size: int = 1000, image_size: int = 64, max_tokens: int = 512, pairs_per_painting: int = 8,
-                 batch_size: int = 16, num_workers: int = 0, seed: int = 0, music21_pieces: int = 0):
+                 batch_size: int = 16, num_workers: int = 0, seed: int = 0, music21_pieces: int = 0,
+                 mismatched_share: float = 0.0):
+        if not 0.0 <= mismatched_share <= 1.0:
+            raise ValueError(f"data.mismatched_share must be in [0, 1], got {mismatched_share}")
         super().__init__()
         self.save_hyperparameters()
         self.work_dir = Path(work_dir)
@@ -143,6 +161,7 @@ class SymbolicDataModule(L.LightningDataModule):
         self.paintings: list[Painting] = paintings
         self.pixels = self._load_pixels(paintings, image_size)
         self.painting_va = torch.tensor([(p.valence, p.arousal) for p in paintings], dtype=torch.float32)
+        self.piece_va = torch.tensor([(p.valence, p.arousal) for p in self.pieces], dtype=torch.float32)
 
     @staticmethod
     def _load_pixels(paintings: list[Painting], size: int) -> torch.Tensor:
@@ -171,22 +190,40 @@ class SymbolicDataModule(L.LightningDataModule):
 
     def pairs(self, split: str) -> list[tuple[int, int]]:
         """(painting index, piece index) pairs of ``split``: same emotion for labelled pieces, VA distance for
-        pieces with VA only (EMOPIA)."""
+        pieces with VA only (EMOPIA); for ``train``, also the mismatched pairs (see ``mismatched_share``)."""
+        return [(painting, piece) for painting, piece, _ in self._pairs(split)]
+
+    def pair_va(self, split: str) -> torch.Tensor:
+        """The VA condition of each pair of :meth:`pairs` ``(N, 2)``: the painting's, the piece's for a mismatched
+        pair, ``nan`` for a pre-training piece."""
+        rows = [self.piece_va[piece] if from_piece else
+                (self.painting_va[painting] if painting != NO_PAINTING else torch.full((2,), float("nan")))
+                for painting, piece, from_piece in self._pairs(split)]
+        return torch.stack(rows) if rows else torch.zeros(0, 2)
+
+    def _pairs(self, split: str) -> list[tuple[int, int, bool]]:
+        """(painting index, piece index, VA from the piece) for every pair of ``split``."""
         seed = self.hparams.seed + {"train": 0, "val": 1, "test": 2}[split]
         per = self.hparams.pairs_per_painting if split == "train" else 2
+        other = int(round(per * self.hparams.mismatched_share)) if split == "train" else 0
         labelled = [piece for piece in self.pieces if piece.emotion]
         va_only = [piece for piece in self.pieces if not piece.emotion and not piece.pretraining]
-        found = pair_same_emotion(self.paintings, labelled, split, per, seed)
+        found = pair_same_emotion(self.paintings, labelled, split, per - other, seed)
         if va_only:
-            found += pair_by_va(self.paintings, va_only, split, per, seed)
+            found += pair_by_va(self.paintings, va_only, split, per - other, seed)
+        mismatched = pair_other_emotion(self.paintings, labelled, split, other, seed + 1000) if other else []
         painting_index = {painting.path: k for k, painting in enumerate(self.paintings)}
         piece_index = {piece.path: k for k, piece in enumerate(self.pieces)}
-        unpaired = [(NO_PAINTING, k) for k, piece in enumerate(self.pieces) if piece.pretraining and piece.split == split]
-        return [(painting_index[painting.path], piece_index[piece.path]) for painting, piece in found] + unpaired
+        unpaired = [(NO_PAINTING, k, False) for k, piece in enumerate(self.pieces)
+                    if piece.pretraining and piece.split == split]
+        return ([(painting_index[painting.path], piece_index[piece.path], False) for painting, piece in found]
+                + [(painting_index[painting.path], piece_index[piece.path], True) for painting, piece in mismatched]
+                + unpaired)
 
     def dataset(self, split: str) -> PairDataset:
-        return PairDataset(self.pixels, self.pairs(split), self.sequences, self.painting_va,
-                           self.hparams.max_tokens, self.facts.bos, self.facts.eos, flip=split == "train")
+        return PairDataset(self.pixels, self.pairs(split), self.sequences, self.pair_va(split),
+                           self.hparams.max_tokens, self.facts.bos, self.facts.eos, flip=split == "train",
+                           painting_va=self.painting_va)
 
     def regressor_data(self, split: str = "train") -> tuple[list[list[int]], torch.Tensor]:
         """Token sequences and VA ``(N, 2)`` of the pieces of ``split`` (for the VA regressor)."""

@@ -79,3 +79,16 @@ def test_emopia_reader_and_va_pairing(tmp_path):
     with pytest.raises(FileNotFoundError, match="EMOPIA"):
         read_emopia(tmp_path / "nothing-here")
     assert pair_by_va([sad], [Piece(tmp_path / "a.mid", "", 0.5, 0.5, "val")], "train", 2) == []
+
+
+def test_other_emotion_pairs_never_match_and_keep_splits(tmp_path):
+    from art2music.symbolic.corpus import pair_other_emotion
+
+    paintings, pieces = _demo_items(tmp_path)
+    for split in ("train", "val", "test"):
+        pairs = pair_other_emotion(paintings, pieces, split, per_painting=3, seed=1)
+        assert len(pairs) == 3 * sum(p.split == split for p in paintings)
+        assert all(painting.split == piece.split == split and painting.emotion != piece.emotion
+                   for painting, piece in pairs)
+    only_sad = pair_other_emotion(paintings, [p for p in pieces if p.emotion == "sadness"], "train", 2)
+    assert only_sad and {painting.emotion for painting, _ in only_sad} == {"amusement"}  # sad paintings: no other

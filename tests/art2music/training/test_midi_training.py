@@ -168,3 +168,72 @@ def test_music21_pieces_train_the_decoder_unpaired(tmp_path):
         assert torch.isfinite(loss)
         assert all(torch.isfinite(p.grad).all() for p in module.parameters() if p.grad is not None)
         assert module.model.null_va.grad is not None and module.model.null_va.grad.abs().sum() > 0
+
+
+def test_mismatched_pairs_are_conditioned_on_the_pieces_va_and_only_in_training(tmp_path):
+    """With ``mismatched_share`` a share of the training pairs join a painting with a piece of another emotion, and
+    their VA condition is the piece's (the music's feeling), not the painting's; val/test pairs do not change."""
+    from art2music.symbolic.corpus import emotion_va
+    from art2music.training.midi_data import SymbolicDataModule
+
+    common = dict(manifest=str(_tiny_manifest(tmp_path)), work_dir=str(tmp_path / "data"), composed_per_emotion=2,
+                  composed_seconds=3.0, vocab_size=560, image_size=16, max_tokens=96, pairs_per_painting=4)
+    plain = SymbolicDataModule(**common)
+    mixed = SymbolicDataModule(**common, mismatched_share=0.5)
+    for split in ("val", "test"):
+        assert mixed.pairs(split) == plain.pairs(split)
+        torch.testing.assert_close(mixed.pair_va(split), plain.pair_va(split))
+    pairs, va = mixed.pairs("train"), mixed.pair_va("train")
+    assert len(pairs) == len(plain.pairs("train")) == 4 * 4 and va.shape == (16, 2)  # 4 training paintings
+    dataset = mixed.dataset("train")
+    crossed = 0
+    for k, (painting, piece) in enumerate(pairs):
+        painting, piece = mixed.paintings[painting], mixed.pieces[piece]
+        assert painting.split == piece.split == "train"
+        torch.testing.assert_close(va[k], torch.tensor(emotion_va(piece.emotion)))  # the music's feeling
+        torch.testing.assert_close(dataset[k][1], va[k])
+        if painting.emotion != piece.emotion:
+            crossed += 1
+            assert not torch.allclose(va[k], torch.tensor(emotion_va(painting.emotion)))
+    assert crossed == 8  # round(4 × 0.5) per painting
+    assert all(mixed.paintings[p].emotion == mixed.pieces[q].emotion for p, q in plain.pairs("train"))
+    with pytest.raises(ValueError, match="mismatched_share must be in"):
+        SymbolicDataModule(**common, mismatched_share=1.5)
+
+
+def test_the_va_head_learns_the_paintings_feeling_and_init_weights_starts_from_a_folder(tmp_path):
+    """On a mismatched pair the decoder's condition is the piece's VA but the VA head still learns the painting's;
+    ``model.init_weights`` starts from an exported folder's weights and refuses one of other sizes."""
+    import torch.nn.functional as F
+
+    from art2music.export.format import write_midi_pipeline
+    from art2music.training.midi_data import SymbolicDataModule, collate_pairs
+    from art2music.training.midi_module import SymbolicModule
+
+    data = SymbolicDataModule(manifest=str(_tiny_manifest(tmp_path)), work_dir=str(tmp_path / "data"),
+                              composed_per_emotion=0, vocab_size=560, image_size=32, max_tokens=96,
+                              pairs_per_painting=2, mismatched_share=0.5)
+    dataset = data.dataset("train")
+    crossed = [dataset[k] for k, (p, q) in enumerate(data.pairs("train"))
+               if data.paintings[p].emotion != data.pieces[q].emotion]
+    batch = collate_pairs(crossed[:4], data.pad_id)
+    assert len(batch) == 4 and not torch.allclose(batch[1], batch[3])  # the condition is not the painting's VA
+    sizes = dict(vocab_size=data.vocab_size, pad_id=data.pad_id, bos_id=data.bos_id, eos_id=data.eos_id, d_model=32,
+                 ffn_dim=64, max_tokens=96, image_size=32, null_va=True, va_every_position=True, va_loss_weight=0.0)
+    module = SymbolicModule(**sizes).eval()
+    logged = {}
+    module.log = lambda name, value, **_: logged.__setitem__(name, value.detach())
+    module._step(batch, "val")
+    with torch.no_grad():
+        predicted = module.model.predict_va(module.model.image_grid(batch[0]))
+    torch.testing.assert_close(logged["val/va_head"], F.mse_loss(predicted, batch[3]))
+    assert not torch.isclose(logged["val/va_head"], F.mse_loss(predicted, batch[1]))
+
+    folder = write_midi_pipeline(tmp_path / "start", module.model, data.tokenizer)
+    started = SymbolicModule(**sizes, init_weights=str(folder))
+    for name, value in module.model.state_dict().items():
+        torch.testing.assert_close(started.model.state_dict()[name], value)
+    fresh = SymbolicModule(**sizes).model.state_dict()
+    assert any(not torch.equal(fresh[name], value) for name, value in module.model.state_dict().items())
+    with pytest.raises(ValueError, match=r"ffn_dim \(64 there, 128 here\)"):
+        SymbolicModule(**{**sizes, "ffn_dim": 128}, init_weights=str(folder))

@@ -117,15 +117,21 @@ def compose_pieces(folder: str | os.PathLike, emotions: Sequence[str], per_emoti
     return _split_groups(items, seed + 2, fractions, Piece)
 
 
+def _pieces_by_emotion(pieces: Sequence[Piece], split: str) -> dict[str, list[Piece]]:
+    """The pieces of ``split``, grouped by emotion (in their given order)."""
+    by_emotion: dict[str, list[Piece]] = {}
+    for piece in pieces:
+        if piece.split == split:
+            by_emotion.setdefault(piece.emotion, []).append(piece)
+    return by_emotion
+
+
 def pair_same_emotion(paintings: Sequence[Painting], pieces: Sequence[Piece], split: str, per_painting: int,
                       seed: int = 0) -> list[tuple[Painting, Piece]]:
     """``per_painting`` pieces (drawn without replacement where possible) of the painting's emotion, all in
     ``split``. Paintings whose emotion has no piece in the split are left out."""
     rng = np.random.default_rng(seed)
-    by_emotion: dict[str, list[Piece]] = {}
-    for piece in pieces:
-        if piece.split == split:
-            by_emotion.setdefault(piece.emotion, []).append(piece)
+    by_emotion = _pieces_by_emotion(pieces, split)
     pairs = []
     for painting in paintings:
         candidates = by_emotion.get(painting.emotion, [])
@@ -165,10 +171,7 @@ def pair_other_emotion(paintings: Sequence[Painting], pieces: Sequence[Piece], s
     other emotion is about equally frequent whatever its piece count). Paintings with no other emotion to draw from
     are left out. The caller conditions these pairs on the *piece's* VA."""
     rng = np.random.default_rng(seed)
-    by_emotion: dict[str, list[Piece]] = {}
-    for piece in pieces:
-        if piece.split == split:
-            by_emotion.setdefault(piece.emotion, []).append(piece)
+    by_emotion = _pieces_by_emotion(pieces, split)
     pairs = []
     for painting in paintings:
         others = sorted(emotion for emotion in by_emotion if emotion != painting.emotion)

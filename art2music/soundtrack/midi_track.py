@@ -93,7 +93,8 @@ def fit_notes(section: Section, section_beats: float, transpose: int) -> list[tu
 def compose_midi_track(pipe: Any, slides: Sequence[Slide], seconds_per_image: float, seed: int = 0,
                        temperature: float | None = None, top_p: float | None = None) -> Soundtrack:
     """The soundtrack of ``slides`` with an :class:`~art2music.symbolic.pipeline.Art2Midi` composer;
-    ``temperature`` / ``top_p`` ``None``: the composer's own defaults (``pipe.sampling``).
+    ``temperature`` / ``top_p`` ``None``: the composer's own defaults (``pipe.sampling``); each section samples with the
+    composer's default guidance, as ``render --engine midi`` does.
 
     Raises:
         CompositionError: the composer wrote no notes for a slide.
@@ -104,7 +105,7 @@ def compose_midi_track(pipe: Any, slides: Sequence[Slide], seconds_per_image: fl
     sampling = pipe.sampling.resolve(temperature=temperature, top_p=top_p)
     sections = []
     for index, slide in enumerate(slides):
-        settings = SamplingSettings(**sampling, seconds=seconds_per_image,
+        settings = SamplingSettings(**sampling, seconds=seconds_per_image, guidance=pipe.default_guidance(),
                                     seed=section_seed(seed, index))
         section = section_from_piece(pipe.compose([slide.picture], None, settings)[0])
         if not section.notes:

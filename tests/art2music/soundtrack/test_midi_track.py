@@ -67,3 +67,28 @@ def test_fit_channels_keeps_the_most_used_programs_and_merges_the_rest_into_thei
     channels = [{message.channel for message in track if message.type == "note_on"} for track in written.tracks]
     channels = [next(iter(used)) for used in channels if used]
     assert len(channels) == MELODIC_CHANNELS + 1 == len(set(channels)) and 9 in channels  # no two tracks share one
+
+
+def test_midi_sections_sample_with_the_composers_default_guidance(slide_images):
+    from art2music.soundtrack.midi_track import compose_midi_track
+    from art2music.soundtrack.slides import read_slides
+    from art2music.symbolic.sampling import SamplingDefaults
+
+    seen = []
+
+    class Recorded(Exception):
+        pass
+
+    class Composer:
+        sampling = SamplingDefaults(temperature=0.85)
+
+        def default_guidance(self):
+            return 2.5
+
+        def compose(self, images, va, settings):
+            seen.append((settings.guidance, settings.temperature, settings.seconds))
+            raise Recorded
+
+    with pytest.raises(Recorded):
+        compose_midi_track(Composer(), read_slides([str(slide_images[0])]), 4.0)
+    assert seen == [(2.5, 0.85, 4.0)]

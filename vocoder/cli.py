@@ -49,11 +49,13 @@ def main(argv: list[str] | None = None) -> int:
     from vocoder.audio import AudioError
     from vocoder.checkpoint import CheckpointError
     from vocoder.datamodule import VocoderDataModule
+    from vocoder.last_checkpoint import SaveLastAtStop
     from vocoder.module import VocoderModule
 
     try:
         # args=None lets LightningCLI read sys.argv itself (passing it too only triggers a warning)
         LightningCLI(VocoderModule, VocoderDataModule, args=None if from_command_line else argv,
+                     trainer_defaults={"callbacks": [SaveLastAtStop()]},
                      save_config_kwargs={"overwrite": True},
                      parser_kwargs={"prog": "vocoder"})
     except SystemExit as exit_:

@@ -10,6 +10,8 @@ import sys
 
 from lightning.pytorch.cli import LightningCLI
 
+from vocoder.last_checkpoint import SaveLastAtStop
+
 from art2music.training.stage1_data import Stage1DataModule
 from art2music.training.stage1_module import Stage1Module
 
@@ -29,7 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     config, missing encoder weights), printed as one line instead of a traceback.
     """
     try:
-        Stage1CLI(Stage1Module, Stage1DataModule, args=argv, save_config_kwargs={"overwrite": True},
+        Stage1CLI(Stage1Module, Stage1DataModule, args=argv, trainer_defaults={"callbacks": [SaveLastAtStop()]},
+                  save_config_kwargs={"overwrite": True},
                   auto_configure_optimizers=False)
     except (FileNotFoundError, ValueError) as error:  # includes ManifestError, CacheMismatchError
         print(f"art2music train-stage1: error: {error}", file=sys.stderr)

@@ -11,6 +11,8 @@ import sys
 
 from lightning.pytorch.cli import LightningCLI
 
+from vocoder.last_checkpoint import SaveLastAtStop
+
 from art2music.training.midi_data import SymbolicDataModule
 from art2music.training.midi_module import SymbolicModule
 
@@ -26,7 +28,8 @@ class SymbolicCLI(LightningCLI):
 def main(argv: list[str] | None = None) -> int:
     """Run ``fit``/``validate``/``test``, e.g. ``fit --config configs/demo/midi.yaml``; 2 for a data error."""
     try:
-        SymbolicCLI(SymbolicModule, SymbolicDataModule, args=argv, save_config_kwargs={"overwrite": True})
+        SymbolicCLI(SymbolicModule, SymbolicDataModule, args=argv, trainer_defaults={"callbacks": [SaveLastAtStop()]},
+                    save_config_kwargs={"overwrite": True})
     except (FileNotFoundError, ValueError) as error:
         print(f"art2music train-midi: error: {error}", file=sys.stderr)
         return 2

@@ -62,8 +62,9 @@ def test_tiny_fit_learns_and_logs(tiny_articaps, tmp_path):
     stage1_main(run_args(tiny_articaps, run_dir, "--trainer.max_epochs", "15", "--model.lr", "5e-3"))
     checkpoints = sorted(path.name for path in (run_dir / "checkpoints").iterdir())
     assert checkpoints == ["best.ckpt", "last.ckpt", "step-step=25.ckpt"], checkpoints
-    # 8 train pairs / batch 4 = 2 steps per epoch; the rolling checkpoint is taken every 25 steps.
-    assert torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)["global_step"] == 25
+    # 8 train pairs / batch 4 = 2 steps per epoch; the rolling checkpoint is taken every 25 steps, and last.ckpt is
+    # written once more when the run ends (vocoder.last_checkpoint.SaveLastAtStop), so it holds all 30 steps.
+    assert torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)["global_step"] == 30
     events = list((run_dir / "tensorboard").rglob("events.out.tfevents.*"))
     assert events, "no TensorBoard log written"
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -226,3 +227,4 @@ def test_flow_trains_with_ddp_on_two_processes(tiny_articaps, tmp_path):
     per_rank_batches = -(-(-(-train_rows // 2)) // 4)  # DistributedSampler pads to equal halves; batch size 4
     assert checkpoint["global_step"] == 2 * per_rank_batches
     assert "ema.emotion.not_given" in checkpoint["state_dict"]
+

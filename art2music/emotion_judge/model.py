@@ -137,12 +137,14 @@ class VAJudge(nn.Module):
     def train(self, mode: bool = True) -> "VAJudge":
         return super().train(False if self.is_frozen else mode)
 
-    def loss(self, log_mel: torch.Tensor, target_va: torch.Tensor) -> torch.Tensor:
+    def loss(self, log_mel: torch.Tensor, target_va: torch.Tensor, row_weights: torch.Tensor | None = None
+             ) -> torch.Tensor:
         """Mean squared distance between the judged and the target (valence, arousal): a scalar.
 
         Args:
             log_mel: ``(B, n_mels, frames)`` log-mels (e.g. stage 1's output); gradients flow back to them.
             target_va: ``(B, 2)`` targets in [-1, 1]; NaN rows (no target) are left out; all NaN gives 0.
+            row_weights: ``(B,)`` weights of the rows' squared distances (default: 1 each); the mean is weighted.
 
         Use a :meth:`frozen` judge, so the loss moves the mel, not the judge.
         """
@@ -150,7 +152,9 @@ class VAJudge(nn.Module):
             raise ValueError(f"target_va must be (batch, 2) = ({log_mel.shape[0]}, 2), got {tuple(target_va.shape)}")
         predicted = self(log_mel)
         target = target_va.to(predicted)
-        given = ~torch.isnan(target).any(dim=1)
-        if not given.any():
+        given = (~torch.isnan(target).any(dim=1)).to(predicted)
+        weights = given if row_weights is None else given * row_weights.to(predicted)
+        if not bool((weights > 0).any()):
             return predicted.sum() * 0.0
-        return ((predicted[given] - target[given]) ** 2).sum(dim=1).mean()
+        error = ((predicted - target.nan_to_num()) ** 2).sum(dim=1)
+        return (error * weights).sum() / weights.sum()

@@ -129,14 +129,9 @@ class Stage1Module(L.LightningModule):
 
     def va_loss(self, mel: torch.Tensor, target_va: torch.Tensor, row_weights: torch.Tensor | None = None
                 ) -> torch.Tensor:
-        """Weighted mean over rows of |judge(mel) − target|² for ``mel`` ``(B, n_mels, T)``, ``target_va``
-        ``(B, 2)`` (NaN rows: no target, left out), ``row_weights`` ``(B,)`` (default 1)."""
-        judged = self.va_judge(mel)
-        target = target_va.to(judged)
-        known = ~torch.isnan(target).any(dim=1)
-        weights = known.to(judged) if row_weights is None else row_weights.to(judged) * known
-        error = ((judged - target.nan_to_num()) ** 2).sum(dim=1)
-        return (error * weights).sum() / weights.sum().clamp_min(1e-8)
+        """The frozen judge's weighted squared VA error for ``mel`` ``(B, n_mels, T)`` against ``target_va``
+        ``(B, 2)`` (NaN rows: no target, left out), rows weighted by ``row_weights`` ``(B,)`` (default 1)."""
+        return self.va_judge.loss(mel, target_va, row_weights)
 
     # ------------------------------------------------------------------ data hand-shake
     def setup(self, stage: str) -> None:

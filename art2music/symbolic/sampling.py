@@ -34,7 +34,10 @@ class SamplingSettings:
     1.0 = off; needs a model trained with condition dropout); ``loop`` closes the piece on its first bar;
     ``steady_tempo`` forbids tempo changes after the first bar (every demo piece keeps one tempo); ``key_prior``
     (logit units, 0 = off) is subtracted once per out-of-key pitch a token carries, where the key is the diatonic
-    scale that holds most of the piece's pitched notes so far (:class:`KeyTracker`)."""
+    scale that holds most of the piece's pitched notes so far (:class:`KeyTracker`); ``mode_prior`` (logit units,
+    0 = off) leans that scale towards its major key when ``target_valence`` > 0 and its relative minor when < 0, in
+    proportion to ``|target_valence|`` (:meth:`KeyTracker.mode_bonus`; the pipeline sets ``target_valence`` per
+    piece from its target feeling)."""
 
     temperature: float = 1.0
     top_k: int = 0
@@ -47,6 +50,8 @@ class SamplingSettings:
     loop: bool = False
     steady_tempo: bool = True
     key_prior: float = 0.0
+    mode_prior: float = 0.0
+    target_valence: float = 0.0
 
     def __post_init__(self) -> None:
         if not self.temperature > 0:
@@ -61,6 +66,10 @@ class SamplingSettings:
             raise ValueError(f"guidance must be in [0, 20], got {self.guidance}")
         if not 0 <= self.key_prior < float("inf"):
             raise ValueError(f"key_prior must be a finite number >= 0, got {self.key_prior}")
+        if not 0 <= self.mode_prior < float("inf"):
+            raise ValueError(f"mode_prior must be a finite number >= 0, got {self.mode_prior}")
+        if not -1 <= self.target_valence <= 1:
+            raise ValueError(f"target_valence must be in [-1, 1], got {self.target_valence}")
 
 
 @dataclass(frozen=True)
@@ -68,35 +77,36 @@ class SamplingDefaults:
     """A model's own sampling defaults, stored in its ``symbolic/config.json`` (``"sampling"``) and used wherever a
     caller leaves temperature / top-k / top-p unset. Chosen per model on the validation split (the README's midi
     section says how): a small model's tail tokens are mostly out-of-key notes, so its best temperature can be below
-    1. A folder without the entry gets ``temperature 1.0, top_k 0, top_p 0.95, key_prior 0`` (what every model used
-    before)."""
+    1. A folder without the entry (or a key of it) gets ``temperature 1.0, top_k 0, top_p 0.95, key_prior 0,
+    mode_prior 0`` (what every model used before)."""
 
     temperature: float = 1.0
     top_k: int = 0
     top_p: float = 0.95
     key_prior: float = 0.0
+    mode_prior: float = 0.0
 
     def __post_init__(self) -> None:
         SamplingSettings(**self.to_dict())  # the same checks
 
     def to_dict(self) -> dict[str, float | int]:
-        return {"temperature": self.temperature, "top_k": self.top_k, "top_p": self.top_p, "key_prior": self.key_prior}
+        return {"temperature": self.temperature, "top_k": self.top_k, "top_p": self.top_p, "key_prior": self.key_prior,
+                "mode_prior": self.mode_prior}
 
     @classmethod
     def from_dict(cls, values: dict) -> "SamplingDefaults":
         """Raises ``ValueError`` for unknown keys, wrong types or out-of-range values."""
-        unknown = set(values) - {"temperature", "top_k", "top_p", "key_prior"}
+        unknown = set(values) - set(cls().to_dict())
         if unknown:
-            raise ValueError(f"unknown sampling settings {sorted(unknown)}; known: temperature, top_k, top_p, "
-                             f"key_prior")
+            raise ValueError(f"unknown sampling settings {sorted(unknown)}; known: {', '.join(cls().to_dict())}")
         for key, kinds in (("temperature", (int, float)), ("top_k", (int,)), ("top_p", (int, float)),
-                           ("key_prior", (int, float))):
+                           ("key_prior", (int, float)), ("mode_prior", (int, float))):
             if key in values and (isinstance(values[key], bool) or not isinstance(values[key], kinds)):
                 raise ValueError(f"sampling {key} {values[key]!r} is a {type(values[key]).__name__}, not a number")
         return cls(**values)
 
     def resolve(self, **given: float | int | None) -> dict[str, float | int]:
-        """``{"temperature", "top_k", "top_p", "key_prior"}`` (keyword arguments of :class:`SamplingSettings`): each
+        """``{"temperature", "top_k", "top_p", "key_prior", "mode_prior"}`` (keyword arguments of :class:`SamplingSettings`): each
         value given and not ``None``, else this default."""
         unknown = set(given) - set(self.to_dict())
         if unknown:
@@ -106,26 +116,52 @@ class SamplingDefaults:
 
 DIATONIC = (0, 2, 4, 5, 7, 9, 11)
 """The pitch classes of the major scale on C; its 12 transpositions are the diatonic scales (each holds a major key
-and its relative natural minor, so the key prior leaves the mode to the model)."""
+and its relative natural minor, so the key prior alone leaves the mode to the model)."""
 KEY_PRIOR_NOTES = 8
 """Pitched notes a piece must hold before :class:`KeyTracker` names its scale (fewer say too little)."""
+MAJOR_TRIAD, MINOR_TRIAD = (0, 4, 7), (9, 0, 4)
+"""The tonic triads of the two keys of the diatonic scale on C: C major (C E G) and A minor (A C E). They differ in
+one note each (G against A), and a key's mode is heard mostly through which tonic its notes gather around; the
+Krumhansl-Kessler profiles that :func:`art2music.symbolic.metrics.estimate_key` uses weigh G and A most differently
+between the two keys (C major: G 5.19, A 3.66; A minor: G 3.34, A 6.33)."""
+
+
+def mode_weights(major: bool) -> torch.Tensor:
+    """``(12,)`` over pitch classes relative to the diatonic scale's tonic: 1 on the chosen key's tonic triad, minus
+    the triad's share (3/7) on every degree of the scale, 0 off the scale. Zero-sum over the scale, so leaning
+    towards a mode moves notes between scale degrees and does not favour notes over rests."""
+    weights = torch.zeros(12)
+    weights[list(DIATONIC)] = -3.0 / 7.0
+    weights[list(MAJOR_TRIAD if major else MINOR_TRIAD)] += 1.0
+    return weights
 
 
 class KeyTracker:
-    """The diatonic scale of the piece so far and the logit penalty that keeps new notes in it.
+    """The diatonic scale of the piece so far, the logit penalty that keeps new notes in it (the key prior) and the
+    bonus that leans it towards a major or a minor key (the mode prior).
 
     ``counts`` ``(12,)`` counts the piece's pitched notes by pitch class; the scale is the transposition of
     :data:`DIATONIC` that holds most of them (ties: the lowest tonic). :meth:`penalty` is ``(1, V)``: ``-strength``
-    times the number of out-of-scale pitches each token carries (0 everywhere before :data:`KEY_PRIOR_NOTES` notes).
+    times the number of out-of-scale pitches each token carries, plus :meth:`mode_bonus` (0 everywhere before
+    :data:`KEY_PRIOR_NOTES` notes).
+
+    Args:
+        facts: the tokens' pitch classes.  strength: the key prior (logits per out-of-scale pitch, >= 0).
+        prompt: tokens already in the piece (a continuation's prompt).
+        mode_strength: the mode prior (logits, >= 0).  valence: the piece's target valence in [-1, 1]; its sign
+            picks the mode (> 0 major, < 0 minor, 0 none) and its size scales the bonus.
     """
 
     _scales = torch.tensor([[(pc - tonic) % 12 in DIATONIC for pc in range(12)] for tonic in range(12)])  # (12, 12)
 
-    def __init__(self, facts: TokenFacts, strength: float, prompt: Sequence[int] = ()):
+    def __init__(self, facts: TokenFacts, strength: float, prompt: Sequence[int] = (), mode_strength: float = 0.0,
+                 valence: float = 0.0):
         if facts.pitch_classes is None:
-            raise ValueError("key_prior needs the tokens' pitch classes (token_facts reads them)")
+            raise ValueError("key_prior and mode_prior need the tokens' pitch classes (token_facts reads them)")
         self.pitch_classes = torch.as_tensor(facts.pitch_classes, dtype=torch.float32)  # (V, 12)
         self.strength = float(strength)
+        self.mode_scale = float(mode_strength) * abs(float(valence))
+        self.major = valence > 0
         self.counts = self.pitch_classes[list(prompt)].sum(0) if len(prompt) else torch.zeros(12)
         self._scale: int | None = None
         self._penalty = torch.zeros(1, self.pitch_classes.shape[0])
@@ -139,12 +175,23 @@ class KeyTracker:
     def admit(self, token: int) -> None:
         self.counts += self.pitch_classes[token]
 
+    def mode_bonus(self, scale: int) -> torch.Tensor:
+        """``(V,)``: ``mode_strength × |valence|`` times each token's pitches weighed by :func:`mode_weights` of the
+        target mode, transposed to the diatonic scale on ``scale``."""
+        if self.mode_scale == 0:
+            return torch.zeros(self.pitch_classes.shape[0])
+        weights = mode_weights(self.major).roll(scale)  # weights[(scale + step) % 12] = mode_weights[step]
+        return self.mode_scale * (self.pitch_classes @ weights)
+
     def penalty(self) -> torch.Tensor:
         scale = self.scale()
         if scale != self._scale:
             self._scale = scale
-            outside = ~self._scales[scale] if scale is not None else torch.zeros(12, dtype=torch.bool)
-            self._penalty = -self.strength * self.pitch_classes[:, outside].sum(1, keepdim=True).T
+            if scale is None:
+                self._penalty = torch.zeros(1, self.pitch_classes.shape[0])
+            else:
+                outside = ~self._scales[scale]
+                self._penalty = (-self.strength * self.pitch_classes[:, outside].sum(1) + self.mode_bonus(scale))[None]
         return self._penalty
 
 
@@ -263,7 +310,9 @@ def sample_window(model: SymbolicModel, memory: torch.Tensor, prompt: Sequence[i
     logits = model.decode(tokens, memory, cache, start=0)[:, -1]
     kept: list[int] = []
     blocked = blocked_tokens()
-    key = KeyTracker(facts, settings.key_prior, prompt) if settings.key_prior > 0 else None
+    leans = settings.mode_prior > 0 and settings.target_valence != 0
+    key = (KeyTracker(facts, settings.key_prior, prompt, settings.mode_prior, settings.target_valence)
+           if settings.key_prior > 0 or leans else None)
     while True:
         step_logits = logits.float().cpu()
         if rows == 2:

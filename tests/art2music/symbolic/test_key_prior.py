@@ -75,3 +75,69 @@ def test_key_prior_keeps_sampled_notes_in_key(tokenizer):
     assert free_share < 0.85 and kept_share > 0.99  # 7 of 12 classes by chance; the prior holds the tracked scale
     with pytest.raises(ValueError, match="key_prior must be"):
         SamplingSettings(key_prior=-1.0)
+
+
+def test_mode_weights_are_zero_sum_on_the_scale_and_tell_the_two_tonics_apart():
+    from art2music.symbolic.sampling import mode_weights
+
+    major, minor = mode_weights(True), mode_weights(False)
+    scale = list(DIATONIC)
+    for weights in (major, minor):
+        assert float(weights[scale].sum()) == pytest.approx(0.0, abs=1e-6)  # notes are moved, not added
+        assert not weights[[1, 3, 6, 8, 10]].any()  # off-scale pitches are the key prior's business
+    assert major[7] > 0 > minor[7] and minor[9] > 0 > major[9]  # G leans to C major, A to A minor
+    assert major[0] == minor[0] > 0  # the shared tonic-triad notes lean the same way in both
+
+
+def test_mode_prior_leans_the_tracked_scale_by_the_sign_and_size_of_the_valence(tokenizer):
+    facts = token_facts(tokenizer)
+    c_major = [_pitch_token(tokenizer, facts, pc) for pc in (0, 4, 7, 2, 5, 9, 11, 0)]
+    g, a, f_sharp = (_pitch_token(tokenizer, facts, pc) for pc in (7, 9, 6))
+
+    def bonus(valence: float) -> torch.Tensor:
+        tracker = KeyTracker(facts, 0.0, c_major, mode_strength=2.0, valence=valence)
+        return tracker.penalty()[0]
+
+    happy, sad, half, none = bonus(1.0), bonus(-1.0), bonus(0.5), bonus(0.0)
+    assert happy[g] > 0 > happy[a] and sad[a] > 0 > sad[g]
+    assert half[g] == pytest.approx(happy[g] / 2)  # in proportion to |valence|
+    assert not none.any() and happy[facts.bar] == 0 and happy[f_sharp] == 0
+    before = KeyTracker(facts, 0.0, c_major[:3], mode_strength=2.0, valence=1.0)
+    assert not before.penalty().any()  # no scale named yet, so no mode to lean to
+    with pytest.raises(ValueError, match="mode_prior must be"):
+        SamplingSettings(mode_prior=-0.5)
+    with pytest.raises(ValueError, match="target_valence must be"):
+        SamplingSettings(target_valence=1.5)
+
+
+def _degree_counts(tokens, facts) -> np.ndarray:
+    """``(12,)`` pitches counted by their degree (semitones above the tracked scale's tonic), once a scale is named."""
+    tracker, counts = KeyTracker(facts, 1.0), np.zeros(12)
+    for token in tokens:
+        scale = tracker.scale()
+        if scale is not None:
+            counts += np.roll(facts.pitch_classes[token], -scale)
+        tracker.admit(token)
+    return counts
+
+
+def test_mode_prior_moves_sampled_notes_towards_the_target_tonic(tokenizer):
+    from art2music.symbolic.model import SymbolicConfig, SymbolicModel
+
+    facts = token_facts(tokenizer)
+    torch.manual_seed(0)
+    model = SymbolicModel(SymbolicConfig(vocab_size=len(tokenizer), pad_id=facts.pad, bos_id=facts.bos,
+                                         eos_id=facts.eos, d_model=32, heads=2, ffn_dim=64, max_tokens=256,
+                                         image_size=32)).eval()
+    memory = model.encode(model.image_grid(torch.rand(1, 3, 32, 32)), torch.zeros(1, 2))
+
+    def degrees(valence: float) -> np.ndarray:
+        return sum(_degree_counts(sample_tokens(model, memory, facts, SamplingSettings(
+            temperature=4.0, seed=seed, key_prior=50.0, mode_prior=6.0, target_valence=valence))[0], facts)
+            for seed in range(4))
+
+    happy, sad = degrees(1.0), degrees(-1.0)
+    assert happy.sum() >= 40 and sad.sum() >= 40
+    # the fifth of the major key (G in C) against the minor tonic (A): each side favours its own key's note
+    assert happy[7] > happy[9] and sad[9] > sad[7]
+    assert happy[7] / happy.sum() > sad[7] / sad.sum()

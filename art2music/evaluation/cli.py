@@ -77,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     midi.add_argument("--mode-prior", type=float, default=None,
                       help="lean towards a major key for positive target valence, minor for negative, 0 = off "
                            "(default: each model's own)")
+    midi.add_argument("--tempo-prior", type=float, default=None,
+                      help="lean the first tempo towards fast for positive target arousal, slow for negative, 0 = off "
+                           "(default: each model's own)")
     midi.add_argument("--train-midi", action="append", default=[], metavar="FOLDER",
                       help="more training MIDI for the novelty check (e.g. the run's composed pieces, "
                            "runs/midi-demo/data/composed); repeatable")
@@ -178,7 +181,8 @@ def _run_midi(args: argparse.Namespace, models: dict[str, str], out_dir: Path) -
         settings = MidiEvaluationSettings(split=args.split, limit=args.limit, pieces_per_painting=args.pieces_per_painting,
                                           seconds=args.seconds, seed=args.seed, temperature=args.temperature,
                                           top_k=args.top_k, top_p=args.top_p, key_prior=args.key_prior,
-                                          mode_prior=args.mode_prior, train_midi=tuple(args.train_midi),
+                                          mode_prior=args.mode_prior, tempo_prior=args.tempo_prior,
+                                          train_midi=tuple(args.train_midi),
                                           render_audio=not args.no_audio, progress=not args.no_progress)
         result = evaluate_midi(models, args.manifest, out_dir, settings)
     except (ValueError, EvaluationConfigError) as error:

@@ -52,6 +52,7 @@ class MidiEvaluationSettings:
     top_p: float | None = None
     key_prior: float | None = None
     mode_prior: float | None = None
+    tempo_prior: float | None = None
     seed: int = 0
     train_midi: tuple[str, ...] = ()
     render_audio: bool = True
@@ -74,8 +75,9 @@ class MidiEvaluationSettings:
             raise ValueError(f"--top-p must be in (0, 1], got {self.top_p}")
         if self.key_prior is not None and not 0 <= self.key_prior < float("inf"):
             raise ValueError(f"--key-prior must be a finite number >= 0, got {self.key_prior}")
-        if self.mode_prior is not None and not 0 <= self.mode_prior < float("inf"):
-            raise ValueError(f"--mode-prior must be a finite number >= 0, got {self.mode_prior}")
+        for flag, value in (("--mode-prior", self.mode_prior), ("--tempo-prior", self.tempo_prior)):
+            if value is not None and not 0 <= value < float("inf"):
+                raise ValueError(f"{flag} must be a finite number >= 0, got {value}")
 
 
 @dataclass(frozen=True)
@@ -168,7 +170,7 @@ def _compose(pipe, paintings: list[_Item], settings: MidiEvaluationSettings, fol
             try:
                 piece = pipe(painting.path, seconds=settings.seconds, temperature=settings.temperature,
                              top_k=settings.top_k, top_p=settings.top_p, key_prior=settings.key_prior,
-                             mode_prior=settings.mode_prior, seed=settings.seed + 1000 * index + draw)
+                             mode_prior=settings.mode_prior, tempo_prior=settings.tempo_prior, seed=settings.seed + 1000 * index + draw)
             except ImageLoadError as error:
                 failures.append({"id": painting.id, "reason": f"image_{error.reason}", "detail": str(error)})
                 break
@@ -275,7 +277,8 @@ def evaluate_midi(models: dict[str, str], manifest_path: str | os.PathLike, out_
         scored["model"] = models[name]
         scored["sampling"] = dict(pipe.sampling.resolve(temperature=settings.temperature, top_k=settings.top_k,
                                                         top_p=settings.top_p, key_prior=settings.key_prior,
-                                                        mode_prior=settings.mode_prior),
+                                                        mode_prior=settings.mode_prior,
+                                                        tempo_prior=settings.tempo_prior),
                                   guidance=pipe.default_guidance())
         scored["targets"] = target_checks(scored, probe.chance if probe else None)
         systems[name] = scored

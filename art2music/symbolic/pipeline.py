@@ -116,9 +116,10 @@ class Art2Midi:
             memory = torch.stack([memory, unconditioned], dim=1)  # (B, 2, M, d): rows (with VA, without)
         else:
             memory = memory.unsqueeze(1)
-        valence = target[:, 0].clamp(-1, 1).tolist()  # each piece's mode prior leans by its own target
+        feeling = target.clamp(-1, 1).tolist()  # each piece's mode and tempo priors lean by its own target
         return [windowed_piece(self.model, memory[row], self.tokenizer, self.facts,
-                               replace(settings, target_valence=valence[row]), row_generator(settings.seed, row))
+                               replace(settings, target_valence=feeling[row][0], target_arousal=feeling[row][1]),
+                               row_generator(settings.seed, row))
                 for row in range(len(images))]
 
     def default_guidance(self) -> float:
@@ -130,8 +131,8 @@ class Art2Midi:
                  temperature: float | None = None, top_k: int | None = None, top_p: float | None = None,
                  seed: int = 0,
                  valence: float | None = None, arousal: float | None = None, guidance: float | None = None,
-                 loop: bool = False, key_prior: float | None = None, mode_prior: float | None = None
-                 ) -> MidiPiece | list[MidiPiece]:
+                 loop: bool = False, key_prior: float | None = None, mode_prior: float | None = None,
+                 tempo_prior: float | None = None) -> MidiPiece | list[MidiPiece]:
         """One image → a :class:`MidiPiece`; a list → a list. Length in ``bars`` or ``seconds`` (default 20 s), any
         length (windowed continuation).
 
@@ -141,7 +142,8 @@ class Art2Midi:
         whole bars whose last bar resolves to the first, to be repeated seamlessly. ``temperature``, ``top_k``, ``top_p``,
         ``key_prior`` (a logit penalty per out-of-key pitch, :class:`~art2music.symbolic.sampling.KeyTracker`) and
         ``mode_prior`` (a lean towards a major key for a positive target valence and a minor one for a negative, in
-        proportion to it) left ``None`` take the model's own defaults (:attr:`sampling`).
+        proportion to it) and ``tempo_prior`` (a lean towards fast tempi for positive target arousal, slow for
+        negative) left ``None`` take the model's own defaults (:attr:`sampling`).
         """
         from art2music.emotions import VALENCE_AROUSAL, normalize_emotion, target_valence_arousal
 
@@ -167,7 +169,8 @@ class Art2Midi:
         if bars is None and seconds is None:
             seconds = DEFAULT_SECONDS
         settings = SamplingSettings(**self.sampling.resolve(temperature=temperature, top_k=top_k, top_p=top_p,
-                                                            key_prior=key_prior, mode_prior=mode_prior),
+                                                            key_prior=key_prior, mode_prior=mode_prior,
+                                                            tempo_prior=tempo_prior),
                                     bars=bars, seconds=seconds, seed=seed,
                                     guidance=self.default_guidance() if guidance is None else guidance, loop=loop)
         pieces = self.compose(images, target, settings)

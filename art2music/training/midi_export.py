@@ -1,8 +1,9 @@
 """``art2music export-midi --checkpoint last.ckpt --tokenizer tokenizer.json --out DIR``: a midi-engine pipeline
 folder from a training checkpoint (only the model's weights; the VA regressor and optimizer state stay behind).
-``--sampling FILE`` (YAML: temperature, top_k, top_p, key_prior, mode_prior; e.g.
+``--sampling FILE`` (YAML: temperature, top_k, top_p, key_prior, mode_prior, tempo_prior; e.g.
 ``configs/demo/midi-sampling.yaml``) and ``--temperature`` / ``--top-k`` / ``--top-p`` / ``--key-prior`` /
-``--mode-prior`` (which win over the file) store the model's sampling defaults, chosen on the validation split."""
+``--mode-prior`` / ``--tempo-prior`` (which win over the file) store the model's sampling defaults, chosen on the
+validation split."""
 
 from __future__ import annotations
 
@@ -49,7 +50,7 @@ def read_sampling_file(path: str | Path) -> SamplingDefaults:
 
     values = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     if not isinstance(values, dict):
-        raise ValueError(f"{path}: expected a mapping of temperature, top_k, top_p, key_prior, mode_prior")
+        raise ValueError(f"{path}: expected a mapping of {', '.join(SamplingDefaults().to_dict())}")
     try:
         return SamplingDefaults.from_dict(values)
     except (TypeError, ValueError) as error:
@@ -63,10 +64,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tokenizer", required=True, help="the run's tokenizer.json (data.work_dir/tokenizer.json)")
     parser.add_argument("--out", required=True, help="the pipeline folder to write")
     defaults = SamplingDefaults()
-    parser.add_argument("--sampling", default=None, help="a YAML file of the model's sampling defaults (keys "
-                                                         "temperature, top_k, top_p, key_prior, mode_prior; missing "
-                                                         "keys: the "
-                                                         "built-in defaults)")
+    parser.add_argument("--sampling", default=None,
+                        help="a YAML file of the model's sampling defaults (keys temperature, top_k, top_p, key_prior, "
+                             "mode_prior, tempo_prior; missing keys: the built-in defaults)")
     parser.add_argument("--temperature", type=float, default=None,
                         help=f"the model's default sampling temperature (default {defaults.temperature})")
     parser.add_argument("--top-k", type=int, default=None, help=f"its default top-k, 0 = off (default {defaults.top_k})")
@@ -76,12 +76,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mode-prior", type=float, default=None,
                         help=f"its default lean towards major keys for positive target valence and minor for negative "
                              f"(logits), 0 = off (default {defaults.mode_prior})")
+    parser.add_argument("--tempo-prior", type=float, default=None,
+                        help=f"its default lean of the first tempo towards fast for positive target arousal and slow "
+                             f"for negative (logits per octave of tempo), 0 = off (default {defaults.tempo_prior})")
     args = parser.parse_args(argv)
     try:
         sampling = read_sampling_file(args.sampling) if args.sampling else defaults
         sampling = SamplingDefaults(**sampling.resolve(temperature=args.temperature, top_k=args.top_k,
                                                        top_p=args.top_p, key_prior=args.key_prior,
-                                                       mode_prior=args.mode_prior))
+                                                       mode_prior=args.mode_prior, tempo_prior=args.tempo_prior))
         print(export_checkpoint(args.checkpoint, args.tokenizer, args.out, sampling))
     except (FileNotFoundError, KeyError, ValueError, RuntimeError) as error:
         print(f"art2music export-midi: error: {error}", file=sys.stderr)

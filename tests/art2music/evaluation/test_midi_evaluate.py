@@ -90,7 +90,7 @@ def test_evaluate_scores_midi_models_against_the_held_out_pieces(midi_manifest, 
     assert fitted["novelty"]["training_pieces"] == 4 and fitted["novelty"]["longest_shared_tokens_max"] >= 1
     assert result["systems"]["again"]["metrics"] == fitted["metrics"]  # same model, same seeds: same pieces
     assert fitted["sampling"] == {"temperature": 1.0, "top_k": 0, "top_p": 0.95, "key_prior": 0.0,
-                                  "mode_prior": 0.0, "guidance": 1.0}  # the model's own
+                                  "mode_prior": 0.0, "tempo_prior": 0.0, "guidance": 1.0}  # the model's own
     assert set(fitted["targets"]) >= {"metrics_within_25_percent", "at_most_4_bars_shared"}
     markdown = (out / "metrics.md").read_text()
     assert "| reference | 2 |" in markdown and "| fitted | 4 |" in markdown and "corrupt.mid" in markdown

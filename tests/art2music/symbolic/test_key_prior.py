@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from art2music.symbolic.sampling import DIATONIC, KEY_PRIOR_NOTES, KeyTracker, SamplingSettings, sample_tokens
+from art2music.symbolic.sampling import (DIATONIC, KEY_PRIOR_NOTES, KeyTracker, SamplingSettings, row_generator,
+                                        sample_tokens)
 from art2music.symbolic.tokenizer import token_facts
 
 
@@ -141,3 +142,41 @@ def test_mode_prior_moves_sampled_notes_towards_the_target_tonic(tokenizer):
     # the fifth of the major key (G in C) against the minor tonic (A): each side favours its own key's note
     assert happy[7] > happy[9] and sad[9] > sad[7]
     assert happy[7] / happy.sum() > sad[7] / sad.sum()
+
+
+def test_tempo_prior_leans_the_first_tempo_by_the_target_arousal(tokenizer):
+    from art2music.symbolic.model import SymbolicConfig, SymbolicModel
+    from art2music.symbolic.sampling import NEUTRAL_TEMPO_BPM, BarClock, sample_window, tempo_bonus
+
+    facts = token_facts(tokenizer)
+    sets_tempo = ~np.isnan(facts.tempo_bpm)
+    assert sets_tempo.sum() >= 4
+    bonus = tempo_bonus(facts, 2.0, 0.5)[0].numpy()
+    assert not bonus[~sets_tempo].any()
+    expected = 2.0 * 0.5 * np.log2(facts.tempo_bpm[sets_tempo] / NEUTRAL_TEMPO_BPM)
+    assert np.allclose(bonus[sets_tempo], expected, atol=1e-6)  # faster tempi gain, slower ones lose
+    assert np.allclose(tempo_bonus(facts, 2.0, -0.5)[0].numpy(), -bonus)
+
+    torch.manual_seed(0)
+    model = SymbolicModel(SymbolicConfig(vocab_size=len(tokenizer), pad_id=facts.pad, bos_id=facts.bos,
+                                         eos_id=facts.eos, d_model=32, heads=2, ffn_dim=64, max_tokens=64,
+                                         image_size=32)).eval()
+    memory = model.encode(model.image_grid(torch.rand(1, 3, 32, 32)), torch.zeros(1, 2))
+
+    def first_tempi(arousal: float) -> list[float]:
+        tempi = []
+        for seed in range(12):
+            clock = BarClock()
+            sample_window(model, memory, [facts.bos], facts, SamplingSettings(
+                temperature=3.0, seed=seed, tempo_prior=6.0, target_arousal=arousal), row_generator(seed), clock)
+            if clock.tempo_set:
+                tempi.append(clock.tempo)
+        assert len(tempi) >= 6, "too few pieces set a tempo to compare"
+        return tempi
+
+    calm, excited = first_tempi(-1.0), first_tempi(1.0)
+    assert np.median(excited) > NEUTRAL_TEMPO_BPM > np.median(calm)
+    with pytest.raises(ValueError, match="tempo_prior must be"):
+        SamplingSettings(tempo_prior=float("inf"))
+    with pytest.raises(ValueError, match="target_arousal must be"):
+        SamplingSettings(target_arousal=-2.0)

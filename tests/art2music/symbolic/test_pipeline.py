@@ -79,7 +79,7 @@ def test_sampling_defaults_travel_with_the_model_and_fill_unset_arguments(tiny_m
     pipe.sampling = SamplingDefaults(temperature=0.7, top_k=1, top_p=0.9)
     folder = pipe.save_pretrained(tmp_path / "greedy")
     stored = json.loads((folder / "symbolic" / "config.json").read_text())["sampling"]
-    assert stored == {"temperature": 0.7, "top_k": 1, "top_p": 0.9, "key_prior": 0.0, "mode_prior": 0.0}
+    assert stored == {"temperature": 0.7, "top_k": 1, "top_p": 0.9, "key_prior": 0.0, "mode_prior": 0.0, "tempo_prior": 0.0}
     greedy = Art2Midi.from_pretrained(folder)
     assert greedy.sampling == SamplingDefaults(0.7, 1, 0.9)
     # top_k 1 by default: every seed writes the same (most likely) tokens, unless the call asks otherwise
@@ -88,7 +88,7 @@ def test_sampling_defaults_travel_with_the_model_and_fill_unset_arguments(tiny_m
     assert greedy(painting, va=(0.5, 0.5), bars=2, seed=1, top_k=1).tokens == \
         greedy(painting, va=(0.5, 0.5), bars=2, seed=1).tokens
     assert greedy.sampling.resolve(temperature=1.3, top_p=None) == {"temperature": 1.3, "top_k": 1, "top_p": 0.9,
-                                                                     "key_prior": 0.0, "mode_prior": 0.0}
+                                                                     "key_prior": 0.0, "mode_prior": 0.0, "tempo_prior": 0.0}
     free = [greedy(painting, va=(0.5, 0.5), bars=2, seed=seed, top_k=0, top_p=1.0, temperature=1.5).tokens
             for seed in range(4)]
     assert len({tuple(tokens) for tokens in free}) > 1  # the call's own values override the defaults
@@ -118,14 +118,15 @@ def test_each_piece_leans_by_its_own_target_valence(tiny_midi_pipeline, painting
     real = pipeline_module.windowed_piece
 
     def spy(model, memory, tokenizer, facts, settings, generator):
-        seen.append((settings.target_valence, settings.mode_prior))
+        seen.append((settings.target_valence, settings.target_arousal, settings.mode_prior))
         return real(model, memory, tokenizer, facts, settings, generator)
 
     monkeypatch.setattr(pipeline_module, "windowed_piece", spy)
     from art2music.symbolic.sampling import SamplingSettings
 
     pipe.compose([painting, painting], va=[[0.7, 0.0], [-0.4, 0.5]], settings=SamplingSettings(bars=1, mode_prior=3.0))
-    assert seen == [(pytest.approx(0.7), 3.0), (pytest.approx(-0.4), 3.0)]
+    assert seen == [(pytest.approx(0.7), 0.0, 3.0), (pytest.approx(-0.4), 0.5, 3.0)]
     seen.clear()
-    pipe(painting, bars=1, mode_prior=2.0)  # no target given: the valence the model reads in the painting
-    assert seen[0][0] == pytest.approx(float(pipe.predict_va([painting])[0, 0]), abs=1e-5) and seen[0][1] == 2.0
+    pipe(painting, bars=1, mode_prior=2.0)  # no target given: the feeling the model reads in the painting
+    read = pipe.predict_va([painting])[0].tolist()
+    assert seen[0][:2] == (pytest.approx(read[0], abs=1e-5), pytest.approx(read[1], abs=1e-5)) and seen[0][2] == 2.0

@@ -184,12 +184,15 @@ class KeyTracker:
         self.counts += self.pitch_classes[token]
 
     def mode_bonus(self, scale: int) -> torch.Tensor:
-        """``(V,)``: ``mode_strength × |valence|`` times each token's pitches weighed by :func:`mode_weights` of the
-        target mode, transposed to the diatonic scale on ``scale``."""
+        """``(V,)``: ``mode_strength × |valence|`` times the mean :func:`mode_weights` (of the target mode, transposed
+        to the diatonic scale on ``scale``) of each token's pitches. The mean, not the sum: BPE merges frequent
+        chords into one token, and a summed bonus made triad chords, and so dense music, more likely (at strength 3
+        the demo model's notes per second rose from 0.95× to 1.47× of the references' on the validation split)."""
         if self.mode_scale == 0:
             return torch.zeros(self.pitch_classes.shape[0])
         weights = mode_weights(self.major).roll(scale)  # weights[(scale + step) % 12] = mode_weights[step]
-        return self.mode_scale * (self.pitch_classes @ weights)
+        pitches = self.pitch_classes.sum(1).clamp(min=1)
+        return self.mode_scale * (self.pitch_classes @ weights) / pitches
 
     def penalty(self) -> torch.Tensor:
         scale = self.scale()

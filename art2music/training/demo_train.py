@@ -67,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--vocoder-steps", type=int, default=None,
                         help="instead of a time, optimizer steps: 1 per batch during the mel-loss warm-up "
                              "(model.adversarial_start), 2 per batch after it")
-    parser.add_argument("--midi-minutes", type=float, default=8.0, help="symbolic engine training time (at most)")
+    parser.add_argument("--midi-minutes", type=float, default=22.0,
+                        help="symbolic engine training time (at most; its 2600 steps took 22 min on one thread)")
     parser.add_argument("--midi-out", type=Path, default=MIDI_DEMO_DIR, help="where the MIDI engine is exported")
     parser.add_argument("--skip-midi", action="store_true", help="do not retrain the symbolic (MIDI) engine")
     parser.add_argument("--reuse-encoder", action="store_true",

@@ -52,6 +52,10 @@ class FlowConfig:
             network that nothing depends on length.
         steps: default number of ODE steps at sampling.
         guidance: default classifier-free guidance scale (1: none).
+        guidance_until: guidance is applied only at flow times ``t < guidance_until``; later steps use the
+            conditional velocity alone, one network pass instead of two (1.0: every step). Guidance in a limited
+            interval follows Kynkäänniemi et al. 2024; on the demo model guiding only the first half of the path
+            was 21 % faster with equal or better FAD and inter-item distance (README, flow steps).
         solver: default ODE solver, ``"euler"`` or ``"midpoint"``.
         prediction: what the network outputs: ``"velocity"`` (Lipman et al.) or ``"data"`` (the clean mel).
         time_sampling: the training distribution of flow times, ``"uniform"`` or ``"logit-normal"`` (m=0, s=1).
@@ -69,6 +73,7 @@ class FlowConfig:
     crop_frames: int = 128
     steps: int = 16
     guidance: float = 2.0
+    guidance_until: float = 1.0
     solver: str = "euler"
     prediction: str = "velocity"
     time_sampling: str = "uniform"
@@ -90,6 +95,9 @@ class FlowConfig:
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value < high:
                 raise ValueError(f"flow field {name!r} must be a number in [{low}, {high}), got {value!r}")
         check_guidance(self.guidance)
+        until = self.guidance_until
+        if isinstance(until, bool) or not isinstance(until, (int, float)) or not 0.0 < until <= 1.0:
+            raise ValueError(f"flow field 'guidance_until' must be a number in (0, 1], got {until!r}")
         check_solver(self.solver)
         for name, allowed in (("prediction", PREDICTIONS), ("time_sampling", TIME_SAMPLINGS)):
             if getattr(self, name) not in allowed:
@@ -232,8 +240,9 @@ class FlowMelDecoder(nn.Module):
         return output - (1 - sigma) * x0
 
     def velocity(self, x: torch.Tensor, t: torch.Tensor, condition: torch.Tensor, guidance: float) -> torch.Tensor:
-        """Guided velocity ``v_null + w (v_cond − v_null)`` at ``x`` ``(B, n_mels, T)``, time ``t`` ``(B,)``."""
-        if guidance == 1.0:
+        """Guided velocity ``v_null + w (v_cond − v_null)`` at ``x`` ``(B, n_mels, T)``, time ``t`` ``(B,)`` (one time
+        for the batch); from ``t >= config.guidance_until`` on, the conditional velocity alone."""
+        if guidance == 1.0 or float(t[0]) >= self.config.guidance_until:
             return self._network_velocity(x, t, condition)
         null = self.null_condition.expand_as(condition)
         both = self._network_velocity(torch.cat([x, x]), torch.cat([t, t]), torch.cat([condition, null]))

@@ -68,6 +68,27 @@ def test_guidance_one_is_the_conditional_velocity_and_zero_the_unconditional():
     assert not torch.allclose(conditional, unconditional)
 
 
+def test_guidance_until_guides_the_early_steps_only():
+    from dataclasses import replace
+
+    decoder = _decoder(config=replace(TINY, guidance_until=0.5, steps=4))
+    x, condition = torch.randn(2, 8, 20), torch.randn(2, 12)
+    with torch.no_grad():
+        late, early = torch.full((2,), 0.5), torch.full((2,), 0.25)
+        torch.testing.assert_close(decoder.velocity(x, late, condition, 3.0), decoder.network(x, late, condition))
+        conditional = decoder.network(x, early, condition)
+        unconditional = decoder.network(x, early, decoder.null_condition.expand_as(condition))
+        torch.testing.assert_close(decoder.velocity(x, early, condition, 3.0),
+                                   unconditional + 3.0 * (conditional - unconditional), atol=1e-5, rtol=1e-5)
+        rows = []
+        hook = decoder.network.register_forward_hook(lambda module, args, output: rows.append(output.shape[0]))
+        decoder(condition, steps=4, guidance=2.0, generator=torch.Generator().manual_seed(0))
+        hook.remove()
+    assert rows == [4, 4, 2, 2]  # t = 0, 0.25 guided (both halves of the batch); t = 0.5, 0.75 conditional only
+    for bad in (0.0, 1.5, True):
+        with pytest.raises(ValueError, match="guidance_until"):
+            replace(TINY, guidance_until=bad)
+
 def test_same_seed_same_sample_and_different_seeds_differ():
     decoder = _decoder()
     condition = torch.randn(2, 12)

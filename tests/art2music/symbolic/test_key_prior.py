@@ -59,15 +59,20 @@ def _share(pieces, facts) -> float:
     return inside / total
 
 
-def test_key_prior_keeps_sampled_notes_in_key(tokenizer):
+def _untrained_model(tokenizer, facts, max_tokens: int = 256):
+    """A small untrained model (seed 0) and its memory for one random image, without VA."""
     from art2music.symbolic.model import SymbolicConfig, SymbolicModel
 
-    facts = token_facts(tokenizer)
     torch.manual_seed(0)
     model = SymbolicModel(SymbolicConfig(vocab_size=len(tokenizer), pad_id=facts.pad, bos_id=facts.bos,
-                                         eos_id=facts.eos, d_model=32, heads=2, ffn_dim=64, max_tokens=256,
+                                         eos_id=facts.eos, d_model=32, heads=2, ffn_dim=64, max_tokens=max_tokens,
                                          image_size=32)).eval()
-    memory = model.encode(model.image_grid(torch.rand(1, 3, 32, 32)), torch.zeros(1, 2))
+    return model, model.encode(model.image_grid(torch.rand(1, 3, 32, 32)), torch.zeros(1, 2))
+
+
+def test_key_prior_keeps_sampled_notes_in_key(tokenizer):
+    facts = token_facts(tokenizer)
+    model, memory = _untrained_model(tokenizer, facts)
     hot = 4.0  # an untrained model's samples wander over the whole vocabulary at a high temperature
     free = [sample_tokens(model, memory, facts, SamplingSettings(temperature=hot, seed=seed))[0] for seed in range(4)]
     kept = [sample_tokens(model, memory, facts, SamplingSettings(temperature=hot, seed=seed, key_prior=50.0))[0]
@@ -123,14 +128,8 @@ def _degree_counts(tokens, facts) -> np.ndarray:
 
 
 def test_mode_prior_moves_sampled_notes_towards_the_target_tonic(tokenizer):
-    from art2music.symbolic.model import SymbolicConfig, SymbolicModel
-
     facts = token_facts(tokenizer)
-    torch.manual_seed(0)
-    model = SymbolicModel(SymbolicConfig(vocab_size=len(tokenizer), pad_id=facts.pad, bos_id=facts.bos,
-                                         eos_id=facts.eos, d_model=32, heads=2, ffn_dim=64, max_tokens=256,
-                                         image_size=32)).eval()
-    memory = model.encode(model.image_grid(torch.rand(1, 3, 32, 32)), torch.zeros(1, 2))
+    model, memory = _untrained_model(tokenizer, facts)
 
     def degrees(valence: float) -> np.ndarray:
         return sum(_degree_counts(sample_tokens(model, memory, facts, SamplingSettings(
@@ -145,7 +144,6 @@ def test_mode_prior_moves_sampled_notes_towards_the_target_tonic(tokenizer):
 
 
 def test_tempo_prior_leans_the_first_tempo_by_the_target_arousal(tokenizer):
-    from art2music.symbolic.model import SymbolicConfig, SymbolicModel
     from art2music.symbolic.sampling import NEUTRAL_TEMPO_BPM, BarClock, sample_window, tempo_bonus
 
     facts = token_facts(tokenizer)
@@ -157,11 +155,7 @@ def test_tempo_prior_leans_the_first_tempo_by_the_target_arousal(tokenizer):
     assert np.allclose(bonus[sets_tempo], expected, atol=1e-6)  # faster tempi gain, slower ones lose
     assert np.allclose(tempo_bonus(facts, 2.0, -0.5)[0].numpy(), -bonus)
 
-    torch.manual_seed(0)
-    model = SymbolicModel(SymbolicConfig(vocab_size=len(tokenizer), pad_id=facts.pad, bos_id=facts.bos,
-                                         eos_id=facts.eos, d_model=32, heads=2, ffn_dim=64, max_tokens=64,
-                                         image_size=32)).eval()
-    memory = model.encode(model.image_grid(torch.rand(1, 3, 32, 32)), torch.zeros(1, 2))
+    model, memory = _untrained_model(tokenizer, facts, max_tokens=64)
 
     def first_tempi(arousal: float) -> list[float]:
         tempi = []

@@ -73,9 +73,8 @@ class MidiEvaluationSettings:
             raise ValueError(f"--top-k must be 0 (off) or more, got {self.top_k}")
         if self.top_p is not None and not 0 < self.top_p <= 1:
             raise ValueError(f"--top-p must be in (0, 1], got {self.top_p}")
-        if self.key_prior is not None and not 0 <= self.key_prior < float("inf"):
-            raise ValueError(f"--key-prior must be a finite number >= 0, got {self.key_prior}")
-        for flag, value in (("--mode-prior", self.mode_prior), ("--tempo-prior", self.tempo_prior)):
+        for flag, value in (("--key-prior", self.key_prior), ("--mode-prior", self.mode_prior),
+                            ("--tempo-prior", self.tempo_prior)):
             if value is not None and not 0 <= value < float("inf"):
                 raise ValueError(f"{flag} must be a finite number >= 0, got {value}")
 
@@ -170,7 +169,8 @@ def _compose(pipe, paintings: list[_Item], settings: MidiEvaluationSettings, fol
             try:
                 piece = pipe(painting.path, seconds=settings.seconds, temperature=settings.temperature,
                              top_k=settings.top_k, top_p=settings.top_p, key_prior=settings.key_prior,
-                             mode_prior=settings.mode_prior, tempo_prior=settings.tempo_prior, seed=settings.seed + 1000 * index + draw)
+                             mode_prior=settings.mode_prior, tempo_prior=settings.tempo_prior,
+                             seed=settings.seed + 1000 * index + draw)
             except ImageLoadError as error:
                 failures.append({"id": painting.id, "reason": f"image_{error.reason}", "detail": str(error)})
                 break

@@ -139,11 +139,12 @@ class Art2Midi:
         ``emotion`` (an ArtEmis emotion name), ``valence`` and ``arousal``, or ``va`` (valence, arousal), each in
         [-1, 1], picks the feeling; without any, the model reads it from the painting. ``guidance`` scales the
         feeling (classifier-free guidance; ``None``: :meth:`default_guidance`). ``loop=True`` makes a piece of
-        whole bars whose last bar resolves to the first, to be repeated seamlessly. ``temperature``, ``top_k``, ``top_p``,
-        ``key_prior`` (a logit penalty per out-of-key pitch, :class:`~art2music.symbolic.sampling.KeyTracker`) and
-        ``mode_prior`` (a lean towards a major key for a positive target valence and a minor one for a negative, in
-        proportion to it) and ``tempo_prior`` (a lean towards fast tempi for positive target arousal, slow for
-        negative) left ``None`` take the model's own defaults (:attr:`sampling`).
+        whole bars whose last bar resolves to the first, to be repeated seamlessly. ``temperature``, ``top_k``,
+        ``top_p``, ``key_prior`` (a logit penalty per out-of-key pitch,
+        :class:`~art2music.symbolic.sampling.KeyTracker`), ``mode_prior`` (a lean towards a major key for a positive
+        target valence and a minor one for a negative, in proportion to it) and ``tempo_prior`` (a lean towards fast
+        tempi for positive target arousal, slow for negative) left ``None`` take the model's own defaults
+        (:attr:`sampling`).
         """
         from art2music.emotions import VALENCE_AROUSAL, normalize_emotion, target_valence_arousal
 

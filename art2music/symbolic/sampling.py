@@ -67,12 +67,9 @@ class SamplingSettings:
             raise ValueError(f"the length must be positive, got bars={self.bars}, seconds={self.seconds}")
         if not 0 <= self.guidance <= 20:
             raise ValueError(f"guidance must be in [0, 20], got {self.guidance}")
-        if not 0 <= self.key_prior < float("inf"):
-            raise ValueError(f"key_prior must be a finite number >= 0, got {self.key_prior}")
-        if not 0 <= self.mode_prior < float("inf"):
-            raise ValueError(f"mode_prior must be a finite number >= 0, got {self.mode_prior}")
-        if not 0 <= self.tempo_prior < float("inf"):
-            raise ValueError(f"tempo_prior must be a finite number >= 0, got {self.tempo_prior}")
+        for name in ("key_prior", "mode_prior", "tempo_prior"):
+            if not 0 <= getattr(self, name) < float("inf"):
+                raise ValueError(f"{name} must be a finite number >= 0, got {getattr(self, name)}")
         for name in ("target_valence", "target_arousal"):
             if not -1 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name} must be in [-1, 1], got {getattr(self, name)}")
@@ -106,10 +103,9 @@ class SamplingDefaults:
         unknown = set(values) - set(cls().to_dict())
         if unknown:
             raise ValueError(f"unknown sampling settings {sorted(unknown)}; known: {', '.join(cls().to_dict())}")
-        for key, kinds in (("temperature", (int, float)), ("top_k", (int,)), ("top_p", (int, float)),
-                           ("key_prior", (int, float)), ("mode_prior", (int, float)),
-                           ("tempo_prior", (int, float))):
-            if key in values and (isinstance(values[key], bool) or not isinstance(values[key], kinds)):
+        for key in values:
+            kinds = (int,) if key == "top_k" else (int, float)
+            if isinstance(values[key], bool) or not isinstance(values[key], kinds):
                 raise ValueError(f"sampling {key} {values[key]!r} is a {type(values[key]).__name__}, not a number")
         return cls(**values)
 
@@ -170,6 +166,7 @@ class KeyTracker:
         self.strength = float(strength)
         self.mode_scale = float(mode_strength) * abs(float(valence))
         self.major = valence > 0
+        self._pitches_per_token = self.pitch_classes.sum(1).clamp(min=1)  # (V,): the mode bonus is a mean over them
         self.counts = self.pitch_classes[list(prompt)].sum(0) if len(prompt) else torch.zeros(12)
         self._scale: int | None = None
         self._penalty = torch.zeros(1, self.pitch_classes.shape[0])
@@ -191,8 +188,7 @@ class KeyTracker:
         if self.mode_scale == 0:
             return torch.zeros(self.pitch_classes.shape[0])
         weights = mode_weights(self.major).roll(scale)  # weights[(scale + step) % 12] = mode_weights[step]
-        pitches = self.pitch_classes.sum(1).clamp(min=1)
-        return self.mode_scale * (self.pitch_classes @ weights) / pitches
+        return self.mode_scale * (self.pitch_classes @ weights) / self._pitches_per_token
 
     def penalty(self) -> torch.Tensor:
         scale = self.scale()

@@ -54,13 +54,15 @@ def find_soundfont(explicit: str | os.PathLike | None = None) -> Path:
 
 def render_midi(midi_path: str | os.PathLike, wav_path: str | os.PathLike, soundfont: str | os.PathLike,
                 sample_rate: int, seconds: float, fluidsynth: str = "fluidsynth", timeout_s: float = 120.0) -> float:
-    """Render ``midi_path`` to a mono 16-bit WAV of exactly ``seconds`` at ``sample_rate``.
+    """Render ``midi_path`` to a mono 16-bit WAV of exactly ``seconds`` at ``sample_rate``; silence is added where
+    FluidSynth stops early (it renders to the last event and a short release: a piece whose last bars are rests, or
+    a loop, is longer than that).
 
     Returns:
         The peak amplitude of the written clip (for checks; 0 would mean silence).
 
     Raises:
-        RuntimeError: FluidSynth failed (its stderr is in the message) or produced too little audio.
+        RuntimeError: FluidSynth failed (its stderr is in the message) or produced no audio at the rate asked.
     """
     import soundfile
 
@@ -77,10 +79,10 @@ def render_midi(midi_path: str | os.PathLike, wav_path: str | os.PathLike, sound
     finally:
         raw.unlink(missing_ok=True)
     wanted = int(round(seconds * sample_rate))
-    if rate != sample_rate or audio.shape[0] < wanted:
+    if rate != sample_rate or audio.shape[0] == 0:
         raise RuntimeError(f"fluidsynth rendered {audio.shape[0]} samples at {rate} Hz from {midi_path}; expected "
-                           f"at least {wanted} at {sample_rate} Hz")
-    mono = audio[:wanted].mean(axis=1)
+                           f"{wanted} at {sample_rate} Hz")
+    mono = np.pad(audio[:wanted].mean(axis=1), (0, max(0, wanted - audio.shape[0])))
     fade = min(wanted, int(0.02 * sample_rate))
     mono[-fade:] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)  # no click at the cut
     peak = float(np.abs(mono).max())

@@ -50,9 +50,9 @@ def _track_for(score, program: int, is_drum: bool):
     return score.tracks[len(score.tracks) - 1]
 
 
-def append_notes(target, source, start_tick: int, end_tick: int, offset: int) -> None:
-    """Copy into ``target`` every note of ``source`` starting in ``[start_tick, end_tick)``, and every tempo change in
-    that span, moved by ``offset`` ticks (both scores share one resolution)."""
+def append_notes(target, source, start_tick: int, end_tick: int, offset: int, tempos: bool = True) -> None:
+    """Copy into ``target`` every note of ``source`` starting in ``[start_tick, end_tick)``, and (with ``tempos``)
+    every tempo change in that span, moved by ``offset`` ticks (both scores share one resolution)."""
     from symusic import Note, Tempo
 
     if source.ticks_per_quarter != target.ticks_per_quarter:
@@ -64,7 +64,7 @@ def append_notes(target, source, start_tick: int, end_tick: int, offset: int) ->
             for note in notes:
                 destination.notes.append(Note(note.time + offset, note.duration, note.pitch, note.velocity))
     last = tempo_at(target, start_tick + offset) if len(target.tempos) else None
-    for event in source.tempos:
+    for event in source.tempos if tempos else ():
         if start_tick <= event.time < end_tick and float(event.qpm) != last:
             target.tempos.append(Tempo(event.time + offset, float(event.qpm)))
             last = float(event.qpm)

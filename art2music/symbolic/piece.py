@@ -17,7 +17,7 @@ import numpy as np
 SAMPLE_RATE = 22050
 """Audio rate in Hz, the project's (HiFi-GAN's) rate, so both engines' WAVs match."""
 RELEASE_SECONDS = 1.0
-"""Audio kept after the last note ends, so its release is not cut."""
+"""Audio kept after the piece ends (its last bar, or its last note if later), so the release is not cut."""
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,8 @@ class MidiPiece:
         return path
 
     def to_audio(self, sample_rate: int = SAMPLE_RATE, soundfont: str | os.PathLike | None = None) -> np.ndarray:
-        """Render with FluidSynth → ``(samples,)`` float32 mono in [-1, 1], the piece plus :data:`RELEASE_SECONDS`;
+        """Render with FluidSynth → ``(samples,)`` float32 mono in [-1, 1], the piece (its whole bars, or to its last
+        note's end if that is later) plus :data:`RELEASE_SECONDS`;
         a loop is exactly its bars long, the release tail added onto its start (where the repeat plays it).
 
         Raises:
@@ -94,7 +95,7 @@ class MidiPiece:
         if not self.notes:
             raise ValueError("the piece has no notes to render")
         fluidsynth, font = find_fluidsynth(), find_soundfont(soundfont)
-        length = self.bar_seconds if self.loop else self.seconds
+        length = self.bar_seconds if self.loop else max(self.seconds, self.bar_seconds or 0.0)  # rests count
         with tempfile.TemporaryDirectory(prefix="art2music-midi-") as folder:
             midi, wav = Path(folder) / "piece.mid", Path(folder) / "piece.wav"
             self.save(midi)

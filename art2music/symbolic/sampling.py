@@ -6,6 +6,10 @@ it sets (:class:`art2music.symbolic.tokenizer.TokenFacts`); a :class:`BarClock` 
 (when allowed), at the token that would open bar ``bars + 1`` (or the bar starting after ``seconds`` of music, 4/4 at
 the current tempo), or when the model's ``max_tokens`` positions are used up; the stopping token is not kept.
 Pieces longer than one window are written by :mod:`art2music.symbolic.continuation`.
+
+A step's choice is made in NumPy on the ``(V,)`` logits (guidance, priors, temperature, top-k/top-p, one uniform
+number from the seeded ``torch.Generator``): on vectors this small a NumPy call costs a few µs where a torch call costs
+5-20 µs. Small models on the CPU also decode in NumPy (:mod:`art2music.symbolic.step_decoder`).
 """
 
 from __future__ import annotations
@@ -13,15 +17,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Iterator, Sequence
+from typing import Iterator, Sequence
 
+import numpy as np
 import torch
 
 from art2music.symbolic.model import SymbolicModel
+from art2music.symbolic.step_decoder import window_decoder
 from art2music.symbolic.tokenizer import TokenFacts
-
-if TYPE_CHECKING:
-    import numpy as np
 
 DEFAULT_TEMPO_BPM = 120.0
 BEATS_PER_BAR = 4
@@ -130,11 +133,11 @@ Krumhansl-Kessler profiles that :func:`art2music.symbolic.metrics.estimate_key` 
 between the two keys (C major: G 5.19, A 3.66; A minor: G 3.34, A 6.33)."""
 
 
-def mode_weights(major: bool) -> torch.Tensor:
+def mode_weights(major: bool) -> np.ndarray:
     """``(12,)`` over pitch classes relative to the diatonic scale's tonic: 1 on the chosen key's tonic triad, minus
     the triad's share (3/7) on every degree of the scale, 0 off the scale. Zero-sum over the scale, so leaning
     towards a mode moves notes between scale degrees and does not favour notes over rests."""
-    weights = torch.zeros(12)
+    weights = np.zeros(12, dtype=np.float32)
     weights[list(DIATONIC)] = -3.0 / 7.0
     weights[list(MAJOR_TRIAD if major else MINOR_TRIAD)] += 1.0
     return weights
@@ -156,49 +159,57 @@ class KeyTracker:
             picks the mode (> 0 major, < 0 minor, 0 none) and its size scales the bonus.
     """
 
-    _scales = torch.tensor([[(pc - tonic) % 12 in DIATONIC for pc in range(12)] for tonic in range(12)])  # (12, 12)
+    _scales = np.array([[(pc - tonic) % 12 in DIATONIC for pc in range(12)] for tonic in range(12)])  # (12, 12)
 
     def __init__(self, facts: TokenFacts, strength: float, prompt: Sequence[int] = (), mode_strength: float = 0.0,
                  valence: float = 0.0):
         if facts.pitch_classes is None:
             raise ValueError("key_prior and mode_prior need the tokens' pitch classes (token_facts reads them)")
-        self.pitch_classes = torch.as_tensor(facts.pitch_classes, dtype=torch.float32)  # (V, 12)
+        self.pitch_classes = np.asarray(facts.pitch_classes, dtype=np.float32)  # (V, 12)
         self.strength = float(strength)
         self.mode_scale = float(mode_strength) * abs(float(valence))
         self.major = valence > 0
-        self._pitches_per_token = self.pitch_classes.sum(1).clamp(min=1)  # (V,): the mode bonus is a mean over them
-        self.counts = self.pitch_classes[list(prompt)].sum(0) if len(prompt) else torch.zeros(12)
+        self._pitches_per_token = np.maximum(self.pitch_classes.sum(1), 1)  # (V,): the mode bonus is a mean over them
+        self._pitched = self.pitch_classes.any(1)  # (V,)
+        self.counts = self.pitch_classes[list(prompt)].sum(0) if len(prompt) else np.zeros(12, dtype=np.float32)
         self._scale: int | None = None
-        self._penalty = torch.zeros(1, self.pitch_classes.shape[0])
+        self._named = False  # whether _scale is up to date with counts
+        self._penalty = np.zeros((1, self.pitch_classes.shape[0]), dtype=np.float32)
 
     def scale(self) -> int | None:
         """The tonic (0-11) of the major scale that holds most notes so far; ``None`` before enough notes."""
-        if self.counts.sum() < KEY_PRIOR_NOTES:
-            return None
-        return int((self._scales.float() @ self.counts).argmax())
+        if not self._named:
+            self._named = True
+            enough = self.counts.sum() >= KEY_PRIOR_NOTES
+            self._current = int((self._scales @ self.counts).argmax()) if enough else None
+        return self._current
 
     def admit(self, token: int) -> None:
-        self.counts += self.pitch_classes[token]
+        if self._pitched[token]:
+            self.counts = self.counts + self.pitch_classes[token]
+            self._named = False
 
-    def mode_bonus(self, scale: int) -> torch.Tensor:
+    def mode_bonus(self, scale: int) -> np.ndarray:
         """``(V,)``: ``mode_strength × |valence|`` times the mean :func:`mode_weights` (of the target mode, transposed
         to the diatonic scale on ``scale``) of each token's pitches. The mean, not the sum: BPE merges frequent
         chords into one token, and a summed bonus made triad chords, and so dense music, more likely (at strength 3
         the demo model's notes per second rose from 0.95× to 1.47× of the references' on the validation split)."""
         if self.mode_scale == 0:
-            return torch.zeros(self.pitch_classes.shape[0])
-        weights = mode_weights(self.major).roll(scale)  # weights[(scale + step) % 12] = mode_weights[step]
+            return np.zeros(self.pitch_classes.shape[0], dtype=np.float32)
+        weights = np.roll(mode_weights(self.major), scale)  # weights[(scale + step) % 12] = mode_weights[step]
         return self.mode_scale * (self.pitch_classes @ weights) / self._pitches_per_token
 
-    def penalty(self) -> torch.Tensor:
+    def penalty(self) -> np.ndarray:
+        """``(1, V)`` float32; the same array object until the scale changes."""
         scale = self.scale()
         if scale != self._scale:
             self._scale = scale
             if scale is None:
-                self._penalty = torch.zeros(1, self.pitch_classes.shape[0])
+                self._penalty = np.zeros((1, self.pitch_classes.shape[0]), dtype=np.float32)
             else:
                 outside = ~self._scales[scale]
-                self._penalty = (-self.strength * self.pitch_classes[:, outside].sum(1) + self.mode_bonus(scale))[None]
+                self._penalty = (-self.strength * self.pitch_classes[:, outside].sum(1)
+                                 + self.mode_bonus(scale))[None].astype(np.float32)
         return self._penalty
 
 
@@ -207,15 +218,13 @@ NEUTRAL_TEMPO_BPM = 90.0
 test split) and near moderato."""
 
 
-def tempo_bonus(facts: TokenFacts, strength: float, arousal: float) -> torch.Tensor:
+def tempo_bonus(facts: TokenFacts, strength: float, arousal: float) -> np.ndarray:
     """``(1, V)``: ``strength × arousal × log2(tempo / 90 BPM)`` on every token that sets a tempo, 0 elsewhere. At
     arousal 1 a tempo twice as fast as :data:`NEUTRAL_TEMPO_BPM` gains ``strength`` logits and one half as fast loses
     them; at arousal −1 the other way round (tempo is the strongest cue of arousal in music: Gabrielsson & Lindström
     2010)."""
-    import numpy as np
-
     octaves = np.nan_to_num(np.log2(facts.tempo_bpm / NEUTRAL_TEMPO_BPM), nan=0.0)
-    return torch.as_tensor(strength * arousal * octaves, dtype=torch.float32)[None]
+    return (strength * arousal * octaves).astype(np.float32)[None]
 
 
 @dataclass
@@ -232,12 +241,12 @@ class BarClock:
     def bar_seconds(self) -> float:
         return BEATS_PER_BAR * 60.0 / self.tempo
 
-    def changes_tempo(self, facts: TokenFacts) -> "np.ndarray":
-        """``(V,)`` bool: tokens that would set a tempo other than the piece's own (none before it sets one)."""
-        import numpy as np
-
+    def changes_tempo(self, facts: TokenFacts) -> np.ndarray:
+        """``(V,)`` bool: tokens that would set a tempo other than the piece's own. Before the piece sets one, none
+        in its first bar and all after it (a tempo first set later would follow the default one that a MIDI decoder
+        puts at the start: two tempi)."""
         if not self.tempo_set:
-            return np.zeros(len(facts.tempo_bpm), dtype=bool)
+            return np.full(len(facts.tempo_bpm), self.bars_opened > 1) & ~np.isnan(facts.tempo_bpm)
         with np.errstate(invalid="ignore"):
             return ~np.isnan(facts.tempo_bpm) & (np.abs(facts.tempo_bpm - self.tempo) > 0.01)
 
@@ -258,19 +267,27 @@ class BarClock:
         return True
 
 
-def filter_logits(logits: torch.Tensor, top_k: int, top_p: float) -> torch.Tensor:
-    """``(B, V)`` logits with everything outside the top-k and outside the smallest set of probability
-    ``>= top_p`` set to ``-inf`` (the most likely token always survives)."""
-    if top_k and top_k < logits.shape[-1]:
-        kth = torch.topk(logits, top_k, dim=-1).values[:, -1:]
-        logits = logits.masked_fill(logits < kth, float("-inf"))
-    if top_p < 1.0:
-        sorted_logits, order = torch.sort(logits, descending=True, dim=-1)
-        cumulative = sorted_logits.softmax(-1).cumsum(-1)
-        drop_sorted = cumulative - sorted_logits.softmax(-1) >= top_p  # mass before this token already >= top_p
-        drop = torch.zeros_like(drop_sorted).scatter(-1, order, drop_sorted)
-        logits = logits.masked_fill(drop, float("-inf"))
-    return logits
+def draw_token(logits: np.ndarray, top_k: int, top_p: float, uniform: float) -> int:
+    """The token at ``uniform`` (in [0, 1)) of the distribution ``softmax(logits)`` restricted to the top-k tokens and
+    to the smallest most-likely set of probability ``>= top_p`` (the most likely token always survives), renormalised.
+
+    Args:
+        logits: ``(V,)`` (``-inf`` for tokens that may not be drawn).  top_k: 0 = off.  top_p: 1.0 = off.
+    """
+    probabilities = np.exp(logits - logits.max())
+    if (top_k and top_k < probabilities.size) or top_p < 1.0:
+        order = np.argsort(-probabilities, kind="stable")
+        probabilities = probabilities[order]
+        cumulative = np.cumsum(probabilities)
+        keep = probabilities.size
+        if top_p < 1.0:  # keep a token while the mass before it is below top_p
+            keep = min(keep, int(np.searchsorted(cumulative, top_p * cumulative[-1], side="left")) + 1)
+        if top_k:
+            keep = min(keep, top_k)
+        cumulative = cumulative[:keep]
+        return int(order[min(int(np.searchsorted(cumulative, uniform * cumulative[-1], side="right")), keep - 1)])
+    cumulative = np.cumsum(probabilities)
+    return int(min(int(np.searchsorted(cumulative, uniform * cumulative[-1], side="right")), cumulative.size - 1))
 
 
 def row_generator(seed: int, row: int = 0) -> torch.Generator:
@@ -317,55 +334,50 @@ def sample_window(model: SymbolicModel, memory: torch.Tensor, prompt: Sequence[i
     if len(prompt) >= model.config.max_tokens:
         raise ValueError(f"a prompt of {len(prompt)} tokens leaves no room in {model.config.max_tokens} positions")
     rows = memory.shape[0]
-    device = memory.device
     banned = [facts.pad, facts.bos] + ([] if allow_eos else [facts.eos])
 
-    def blocked_tokens() -> torch.Tensor:
-        """``(1, V)``: 0 for allowed tokens, -inf for banned ones (specials; tempo changes when steady); before the
+    def blocked_tokens() -> np.ndarray:
+        """``(V,)``: 0 for allowed tokens, -inf for banned ones (specials; tempo changes when steady); before the
         piece sets its tempo, the tempo prior's lean on tempo tokens (:func:`tempo_bonus`)."""
-        blocked = torch.zeros(1, len(facts.bars))
+        blocked = np.zeros(len(facts.bars), dtype=np.float32)
         if settings.tempo_prior > 0 and not clock.tempo_set:
-            blocked += tempo_bonus(facts, settings.tempo_prior, settings.target_arousal)
-        blocked[:, banned] = float("-inf")
+            blocked += tempo_bonus(facts, settings.tempo_prior, settings.target_arousal)[0]
+        blocked[banned] = -np.inf
         if settings.steady_tempo:
-            blocked[:, torch.from_numpy(clock.changes_tempo(facts))] = float("-inf")
+            blocked[clock.changes_tempo(facts)] = -np.inf
         return blocked
 
-    tokens = torch.tensor([list(prompt)] * rows, dtype=torch.long, device=device)
-    cache: dict[str, torch.Tensor] | None = {} if settings.use_cache else None
-    logits = model.decode(tokens, memory, cache, start=0)[:, -1]
+    decoder = window_decoder(model, memory, settings.use_cache, SMALL_MODEL_WIDTH)
+    logits = decoder.prefill(np.array([list(prompt)] * rows))
     kept: list[int] = []
-    blocked = blocked_tokens()
     leans = settings.mode_prior > 0 and settings.target_valence != 0
     key = (KeyTracker(facts, settings.key_prior, prompt, settings.mode_prior, settings.target_valence)
            if settings.key_prior > 0 or leans else None)
+    blocked, penalty = blocked_tokens(), None
+    bias = blocked
     while True:
-        step_logits = logits.float().cpu()
-        if rows == 2:
-            step_logits = step_logits[1:] + settings.guidance * (step_logits[:1] - step_logits[1:])
-        if key is not None:
-            step_logits = step_logits + key.penalty()
-        step_logits = filter_logits((step_logits + blocked) / settings.temperature, settings.top_k, settings.top_p)
-        token = int(torch.multinomial(step_logits.softmax(-1), 1, generator=generator))
+        if key is not None and key.penalty() is not penalty:  # the tracked scale changed
+            penalty = key.penalty()
+            bias = blocked + penalty[0]
+        step_logits = logits[0] if rows == 1 else logits[1] + np.float32(settings.guidance) * (logits[0] - logits[1])
+        step_logits = (step_logits + bias) / np.float32(settings.temperature)
+        token = draw_token(step_logits, settings.top_k, settings.top_p, float(torch.rand((), generator=generator)))
         if token == facts.eos:
             return kept, "eos"
-        tempo_was_set = clock.tempo_set
+        tempo_was_set, bars_were = clock.tempo_set, clock.bars_opened
         if not clock.admit(token, facts, settings):
             return kept, "length"
-        if clock.tempo_set and not tempo_was_set and (settings.steady_tempo or settings.tempo_prior > 0):
-            blocked = blocked_tokens()  # the first tempo is the piece's tempo; the tempo prior has done its work
+        if (clock.tempo_set and not tempo_was_set and (settings.steady_tempo or settings.tempo_prior > 0)) or (
+                settings.steady_tempo and not clock.tempo_set and bars_were <= 1 < clock.bars_opened):
+            # the first tempo is the piece's tempo and the tempo prior has done its work; or bar 2 began without one
+            blocked = blocked_tokens()
+            bias = blocked if penalty is None else blocked + penalty[0]
         kept.append(token)
         if key is not None:
             key.admit(token)
-        position = len(prompt) + len(kept)
-        if position >= model.config.max_tokens:
+        if len(prompt) + len(kept) >= model.config.max_tokens:
             return kept, "full"
-        chosen = torch.full((rows, 1), token, dtype=torch.long, device=device)
-        if cache is not None:
-            logits = model.decode(chosen, memory, cache, start=position - 1)[:, -1]
-        else:
-            tokens = torch.cat([tokens, chosen], dim=1)
-            logits = model.decode(tokens, memory)[:, -1]
+        logits = decoder.step(token)
 
 
 def sample_tokens(model: SymbolicModel, memory: torch.Tensor, facts: TokenFacts, settings: SamplingSettings

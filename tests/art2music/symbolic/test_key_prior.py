@@ -32,8 +32,7 @@ def test_tracker_names_the_scale_and_penalises_notes_outside_it(tokenizer):
     f_sharp, g = _pitch_token(tokenizer, facts, 6), _pitch_token(tokenizer, facts, 7)
     assert penalty[f_sharp] == pytest.approx(-3.0) and penalty[g] == 0.0
     assert penalty[facts.bar] == 0.0  # tokens without pitches are never penalised
-    assert (penalty == -3.0 * torch.as_tensor(facts.pitch_classes[:, [1, 3, 6, 8, 10]].sum(1),
-                                              dtype=torch.float32)).all()
+    assert (penalty == -3.0 * facts.pitch_classes[:, [1, 3, 6, 8, 10]].sum(1)).all()
     # a prompt (continuation) counts too: G major's F sharp moves the scale
     g_major = [_pitch_token(tokenizer, facts, pc) for pc in (7, 11, 2, 6, 7, 6, 9, 0, 4)]
     assert KeyTracker(facts, 1.0, g_major).scale() == 7
@@ -100,7 +99,7 @@ def test_mode_prior_leans_the_tracked_scale_by_the_sign_and_size_of_the_valence(
     c_major = [_pitch_token(tokenizer, facts, pc) for pc in (0, 4, 7, 2, 5, 9, 11, 0)]
     g, a, f_sharp = (_pitch_token(tokenizer, facts, pc) for pc in (7, 9, 6))
 
-    def bonus(valence: float) -> torch.Tensor:
+    def bonus(valence: float) -> np.ndarray:
         tracker = KeyTracker(facts, 0.0, c_major, mode_strength=2.0, valence=valence)
         return tracker.penalty()[0]
 
@@ -149,11 +148,11 @@ def test_tempo_prior_leans_the_first_tempo_by_the_target_arousal(tokenizer):
     facts = token_facts(tokenizer)
     sets_tempo = ~np.isnan(facts.tempo_bpm)
     assert sets_tempo.sum() >= 4
-    bonus = tempo_bonus(facts, 2.0, 0.5)[0].numpy()
+    bonus = tempo_bonus(facts, 2.0, 0.5)[0]
     assert not bonus[~sets_tempo].any()
     expected = 2.0 * 0.5 * np.log2(facts.tempo_bpm[sets_tempo] / NEUTRAL_TEMPO_BPM)
     assert np.allclose(bonus[sets_tempo], expected, atol=1e-6)  # faster tempi gain, slower ones lose
-    assert np.allclose(tempo_bonus(facts, 2.0, -0.5)[0].numpy(), -bonus)
+    assert np.allclose(tempo_bonus(facts, 2.0, -0.5)[0], -bonus)
 
     model, memory = _untrained_model(tokenizer, facts, max_tokens=64)
 

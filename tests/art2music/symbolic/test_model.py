@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from art2music.symbolic.model import SymbolicConfig, SymbolicModel, token_loss
-from art2music.symbolic.sampling import SamplingSettings, filter_logits, sample_tokens
+from art2music.symbolic.sampling import SamplingSettings, draw_token, sample_tokens
 from art2music.symbolic.tokenizer import token_facts
 
 
@@ -95,13 +95,51 @@ def test_seeded_sampling_is_reproducible_and_respects_bars(tokenizer):
     assert stopped_by_bars
 
 
-def test_filtering_keeps_the_top_tokens():
-    logits = torch.tensor([[3.0, 2.0, 1.0, 0.0]])
-    assert torch.isinf(filter_logits(logits, 2, 1.0)[0, 2:]).all() and torch.isfinite(filter_logits(logits, 2, 1.0)[0, :2]).all()
-    nucleus = filter_logits(logits, 0, 0.5)  # softmax: .64, .24, .09, .03 -> only the first
-    assert torch.isfinite(nucleus[0, 0]) and torch.isinf(nucleus[0, 1:]).all()
+def test_drawing_keeps_the_top_tokens_and_follows_the_uniform_number():
+    logits = np.log(np.array([0.5, 0.25, 0.15, 0.1], dtype=np.float32))
+    # no filter: the uniform number walks the cumulative probabilities .5, .75, .9, 1
+    assert [draw_token(logits, 0, 1.0, u) for u in (0.0, 0.49, 0.51, 0.74, 0.76, 0.89, 0.91, 0.999)] == \
+        [0, 0, 1, 1, 2, 2, 3, 3]
+    assert [draw_token(logits, 2, 1.0, u) for u in (0.1, 0.6, 0.7, 0.999)] == [0, 0, 1, 1]  # top-2: 2/3, 1/3
+    assert {draw_token(logits, 0, 0.5, u) for u in np.linspace(0, 0.999, 20)} == {0}  # the first holds .5 already
+    assert {draw_token(logits, 0, 0.6, u) for u in np.linspace(0, 0.999, 20)} == {0, 1}
+    blocked = logits.copy()
+    blocked[0] = -np.inf
+    assert {draw_token(blocked, 0, 0.95, u) for u in np.linspace(0, 0.999, 50)} == {1, 2, 3}
+    assert draw_token(np.array([2.0, -np.inf, 1.0], dtype=np.float32), 1, 0.5, 0.9) == 0
     with pytest.raises(ValueError, match="not both"):
         SamplingSettings(bars=2, seconds=3.0)
+
+
+def test_the_numpy_step_decoder_gives_the_modules_logits():
+    """The sampler's NumPy decoder (folded norms, merged projections, preallocated cache) against the modules, with
+    the VA at every position and two memory rows (guidance)."""
+    from art2music.symbolic.step_decoder import ModuleDecoder, StepDecoder, window_decoder
+
+    model = _conditioned_model(50)
+    torch.nn.init.normal_(model.va_to_positions.weight, std=0.1)
+    for module in model.modules():  # non-trivial norms, so that folding them is tested
+        if isinstance(module, torch.nn.LayerNorm):
+            torch.nn.init.normal_(module.weight, 1.0, 0.3)
+            torch.nn.init.normal_(module.bias, 0.0, 0.3)
+    grid = model.image_grid(torch.rand(1, 3, 32, 32))
+    memory = torch.cat([model.encode(grid, torch.tensor([[0.8, -0.3]])), model.encode(grid, None)])
+    tokens = torch.randint(3, 50, (1, 20)).repeat(2, 1)
+    with torch.no_grad():
+        full = model.decode(tokens, memory).numpy()  # (2, 20, V)
+    fast, slow = StepDecoder(model, memory), ModuleDecoder(model, memory, use_cache=False)
+    assert isinstance(window_decoder(model, memory), StepDecoder)
+    assert isinstance(window_decoder(model, memory, use_cache=False), ModuleDecoder)
+    np.testing.assert_allclose(fast.prefill(tokens[:, :6].numpy()), full[:, 5], atol=2e-5, rtol=1e-4)
+    np.testing.assert_allclose(slow.prefill(tokens[:, :6].numpy()), full[:, 5], atol=2e-5, rtol=1e-4)
+    for position in range(6, 20):
+        np.testing.assert_allclose(fast.step(int(tokens[0, position])), full[:, position], atol=2e-5, rtol=1e-4)
+        np.testing.assert_allclose(slow.step(int(tokens[0, position])), full[:, position], atol=2e-5, rtol=1e-4)
+    assert not np.allclose(full[0], full[1], atol=1e-3)  # the rows differ, so a mixed-up row would be seen
+    fast.prefill(np.full((2, 28), 3))
+    with pytest.raises(ValueError, match="exceeds max_tokens"):
+        for _ in range(21):
+            fast.step(3)
 
 
 def _conditioned_model(vocab: int) -> SymbolicModel:
@@ -145,30 +183,31 @@ def test_guidance_moves_sampling_towards_the_condition(tokenizer):
     memory = torch.cat([model.encode(grid, torch.tensor([[0.9, 0.9]])), model.encode(grid, None)])
     from art2music.symbolic.sampling import BarClock, row_generator, sample_window
 
-    def first_logits(guidance: float) -> torch.Tensor:
+    def first_logits(guidance: float) -> np.ndarray:
         seen = []
-        original = filter_logits
+        original = draw_token
 
-        def spy(logits, top_k, top_p):
-            seen.append(logits.clone())
-            return original(logits, top_k, top_p)
+        def spy(logits, top_k, top_p, uniform):
+            seen.append(logits.copy())
+            return original(logits, top_k, top_p, uniform)
 
         import art2music.symbolic.sampling as sampling
 
-        sampling.filter_logits = spy
+        sampling.draw_token = spy
         try:
             sample_window(model, memory, [facts.bos], facts, SamplingSettings(guidance=guidance, bars=1),
                           row_generator(0), BarClock())
         finally:
-            sampling.filter_logits = original
+            sampling.draw_token = original
         return seen[0]
 
-    conditioned = model.decode(torch.tensor([[facts.bos]]), memory[:1])[0, -1]
-    unconditioned = model.decode(torch.tensor([[facts.bos]]), memory[1:])[0, -1]
-    allowed = torch.isfinite(first_logits(1.0)[0])
-    torch.testing.assert_close(first_logits(1.0)[0, allowed], conditioned[allowed], atol=1e-4, rtol=1e-4)
+    with torch.no_grad():
+        conditioned = model.decode(torch.tensor([[facts.bos]]), memory[:1])[0, -1].numpy()
+        unconditioned = model.decode(torch.tensor([[facts.bos]]), memory[1:])[0, -1].numpy()
+    allowed = np.isfinite(first_logits(1.0))
+    np.testing.assert_allclose(first_logits(1.0)[allowed], conditioned[allowed], atol=1e-4, rtol=1e-4)
     expected = unconditioned + 3.0 * (conditioned - unconditioned)
-    torch.testing.assert_close(first_logits(3.0)[0, allowed], expected[allowed], atol=1e-4, rtol=1e-4)
+    np.testing.assert_allclose(first_logits(3.0)[allowed], expected[allowed], atol=1e-4, rtol=1e-4)
 
 
 def test_the_unconditioned_memory_blanks_the_image_when_trained_so():

@@ -26,7 +26,7 @@ def test_render_midi_engine(tiny_midi_pipeline, tmp_path):
         Image.fromarray((np.random.default_rng(k).random((30, 30, 3)) * 255).astype(np.uint8)).save(images / f"p{k}.png")
     (images / "broken.jpg").write_bytes(b"\xff\xd8 not a jpeg")
     out = tmp_path / "out"
-    code = _render(images, "--out", out, "--engine", "midi", "--model", tiny_midi_pipeline, "--seconds", "4", "--temperature", "0.5")
+    code = _render(images, "--out", out, "--engine", "midi", "--model", tiny_midi_pipeline, "--seconds", "4", "--temperature", "0.7")
     assert code == 1  # the broken image fails alone
     results = json.loads((out / "results.json").read_text())
     by_id = {item["id"]: item for item in results["items"]}
@@ -40,13 +40,13 @@ def test_render_midi_engine(tiny_midi_pipeline, tmp_path):
     html = (out / "index.html").read_text()
     assert 'href="midi/p0.mid"' in html and "piano roll" in html
     stamp = (out / "midi" / "p0.mid").stat().st_mtime_ns
-    assert _render(images, "--out", out, "--engine", "midi", "--model", tiny_midi_pipeline, "--seconds", "4", "--temperature", "0.5") == 1
+    assert _render(images, "--out", out, "--engine", "midi", "--model", tiny_midi_pipeline, "--seconds", "4", "--temperature", "0.7") == 1
     rerun = {item["id"]: item["status"] for item in json.loads((out / "results.json").read_text())["items"]}
     assert rerun == {"p0": "skipped", "p1": "skipped", "broken": "failed"}
     assert (out / "midi" / "p0.mid").stat().st_mtime_ns == stamp
     (out / "pianoroll" / "p1.png").unlink()  # an output lost: that item is rendered again, the same piece
     first = (out / "midi" / "p1.mid").read_bytes()
-    assert _render(images, "--out", out, "--engine", "midi", "--model", tiny_midi_pipeline, "--seconds", "4", "--temperature", "0.5") == 1
+    assert _render(images, "--out", out, "--engine", "midi", "--model", tiny_midi_pipeline, "--seconds", "4", "--temperature", "0.7") == 1
     assert (out / "pianoroll" / "p1.png").is_file() and (out / "midi" / "p1.mid").read_bytes() == first
 
 

@@ -274,7 +274,7 @@ def draw_token(logits: np.ndarray, top_k: int, top_p: float, uniform: float) -> 
     Args:
         logits: ``(V,)`` (``-inf`` for tokens that may not be drawn).  top_k: 0 = off.  top_p: 1.0 = off.
     """
-    probabilities = np.exp(logits - logits.max())
+    probabilities = np.exp(logits - np.maximum.reduce(logits))
     if (top_k and top_k < probabilities.size) or top_p < 1.0:
         order = np.argsort(-probabilities, kind="stable")
         probabilities = probabilities[order]
@@ -355,13 +355,14 @@ def sample_window(model: SymbolicModel, memory: torch.Tensor, prompt: Sequence[i
            if settings.key_prior > 0 or leans else None)
     blocked, penalty = blocked_tokens(), None
     bias = blocked
+    uniforms = torch.rand(model.config.max_tokens - len(prompt), generator=generator).numpy()  # one per step
     while True:
         if key is not None and key.penalty() is not penalty:  # the tracked scale changed
             penalty = key.penalty()
             bias = blocked + penalty[0]
         step_logits = logits[0] if rows == 1 else logits[1] + np.float32(settings.guidance) * (logits[0] - logits[1])
         step_logits = (step_logits + bias) / np.float32(settings.temperature)
-        token = draw_token(step_logits, settings.top_k, settings.top_p, float(torch.rand((), generator=generator)))
+        token = draw_token(step_logits, settings.top_k, settings.top_p, float(uniforms[len(kept)]))
         if token == facts.eos:
             return kept, "eos"
         tempo_was_set, bars_were = clock.tempo_set, clock.bars_opened

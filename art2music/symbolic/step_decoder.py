@@ -70,7 +70,7 @@ def attention(query: np.ndarray, keys: np.ndarray, values: np.ndarray, causal: b
     count, total = scores.shape[-2:]
     if causal and count > 1:
         scores = np.where(np.tri(count, total, total - count, dtype=bool), scores, np.float32(-np.inf))
-    weights = np.exp(scores - scores.max(-1, keepdims=True))
+    weights = np.exp(scores - np.maximum.reduce(scores, -1, keepdims=True))
     return (weights @ values) / np.add.reduce(weights, -1, keepdims=True)
 
 

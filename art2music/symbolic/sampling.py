@@ -170,7 +170,7 @@ class KeyTracker:
         self.mode_scale = float(mode_strength) * abs(float(valence))
         self.major = valence > 0
         self._pitches_per_token = np.maximum(self.pitch_classes.sum(1), 1)  # (V,): the mode bonus is a mean over them
-        self._pitched = self.pitch_classes.any(1)  # (V,)
+        self.pitched = self.pitch_classes.any(1)  # (V,) bool: tokens that carry a pitched note
         self.counts = self.pitch_classes[list(prompt)].sum(0) if len(prompt) else np.zeros(12, dtype=np.float32)
         self._scale: int | None = None
         self._named = False  # whether _scale is up to date with counts
@@ -185,7 +185,7 @@ class KeyTracker:
         return self._current
 
     def admit(self, token: int) -> None:
-        if self._pitched[token]:
+        if self.pitched[token]:
             self.counts = self.counts + self.pitch_classes[token]
             self._named = False
 
@@ -225,6 +225,24 @@ def tempo_bonus(facts: TokenFacts, strength: float, arousal: float) -> np.ndarra
     2010)."""
     octaves = np.nan_to_num(np.log2(facts.tempo_bpm / NEUTRAL_TEMPO_BPM), nan=0.0)
     return (strength * arousal * octaves).astype(np.float32)[None]
+
+
+def with_note_mass_kept(logits: np.ndarray, prior: np.ndarray, pitched: np.ndarray) -> np.ndarray:
+    """``logits + prior`` ``(V,)``, with every pitched token's logit then moved by one constant so that the pitched
+    tokens together keep the probability they had without ``prior`` (at temperature 1): the key and mode priors
+    choose *which* notes, not *how many*. Without this a mode prior of 4 lifted the tonic triad's tokens by up to
+    2.3 logits above rests, positions and bar lines, and the music got denser (``prior`` is 0 on unpitched tokens).
+
+    Args:
+        pitched: ``(V,)`` bool, the tokens that carry a pitched note (:attr:`KeyTracker.pitched`).
+    """
+    weights = np.exp(logits[pitched] - np.maximum.reduce(logits))
+    before = float(np.add.reduce(weights))
+    after = float(np.add.reduce(weights * np.exp(prior[pitched])))
+    moved = logits + prior
+    if before > 0 and after > 0:
+        moved[pitched] += np.float32(math.log(before / after))
+    return moved
 
 
 @dataclass
@@ -354,14 +372,15 @@ def sample_window(model: SymbolicModel, memory: torch.Tensor, prompt: Sequence[i
     key = (KeyTracker(facts, settings.key_prior, prompt, settings.mode_prior, settings.target_valence)
            if settings.key_prior > 0 or leans else None)
     blocked, penalty = blocked_tokens(), None
-    bias = blocked
     uniforms = torch.rand(model.config.max_tokens - len(prompt), generator=generator).numpy()  # one per step
     while True:
-        if key is not None and key.penalty() is not penalty:  # the tracked scale changed
-            penalty = key.penalty()
-            bias = blocked + penalty[0]
         step_logits = logits[0] if rows == 1 else logits[1] + np.float32(settings.guidance) * (logits[0] - logits[1])
-        step_logits = (step_logits + bias) / np.float32(settings.temperature)
+        step_logits = step_logits + blocked
+        if key is not None:
+            penalty = key.penalty()[0]
+            if penalty.any():
+                step_logits = with_note_mass_kept(step_logits, penalty, key.pitched)
+        step_logits = step_logits / np.float32(settings.temperature)
         token = draw_token(step_logits, settings.top_k, settings.top_p, float(uniforms[len(kept)]))
         if token == facts.eos:
             return kept, "eos"
@@ -372,7 +391,6 @@ def sample_window(model: SymbolicModel, memory: torch.Tensor, prompt: Sequence[i
                 settings.steady_tempo and not clock.tempo_set and bars_were <= 1 < clock.bars_opened):
             # the first tempo is the piece's tempo and the tempo prior has done its work; or bar 2 began without one
             blocked = blocked_tokens()
-            bias = blocked if penalty is None else blocked + penalty[0]
         kept.append(token)
         if key is not None:
             key.admit(token)

@@ -133,7 +133,7 @@ def test_mode_prior_moves_sampled_notes_towards_the_target_tonic(tokenizer):
     def degrees(valence: float) -> np.ndarray:
         return sum(_degree_counts(sample_tokens(model, memory, facts, SamplingSettings(
             temperature=4.0, seed=seed, key_prior=50.0, mode_prior=6.0, target_valence=valence))[0], facts)
-            for seed in range(4))
+            for seed in range(8))
 
     happy, sad = degrees(1.0), degrees(-1.0)
     assert happy.sum() >= 40 and sad.sum() >= 40
@@ -173,3 +173,18 @@ def test_tempo_prior_leans_the_first_tempo_by_the_target_arousal(tokenizer):
         SamplingSettings(tempo_prior=float("inf"))
     with pytest.raises(ValueError, match="target_arousal must be"):
         SamplingSettings(target_arousal=-2.0)
+
+
+def test_pitch_priors_choose_which_notes_not_how_many():
+    from art2music.symbolic.sampling import with_note_mass_kept
+
+    logits = np.log(np.array([0.4, 0.3, 0.2, 0.1], dtype=np.float32))  # two rests/positions, two notes
+    pitched = np.array([False, False, True, True])
+    prior = np.array([0.0, 0.0, 2.0, -1.0], dtype=np.float32)
+    moved = with_note_mass_kept(logits, prior, pitched)
+    before, after = np.exp(logits) / np.exp(logits).sum(), np.exp(moved) / np.exp(moved).sum()
+    assert after[pitched].sum() == pytest.approx(before[pitched].sum(), rel=1e-5)  # as many notes as before
+    assert after[:2] == pytest.approx(before[:2], rel=1e-5)  # the unpitched tokens keep their odds
+    assert after[2] / after[3] == pytest.approx(2.0 * np.exp(3.0), rel=1e-4)  # the prior sets the notes' odds
+    plain = logits + prior
+    assert np.exp(plain[2:]).sum() / np.exp(plain).sum() > 0.5 > before[pitched].sum() + 0.1  # unkept: more notes

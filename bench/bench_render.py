@@ -20,7 +20,7 @@ The paper's sizes get one timed run and no per-step breakdown, so they finish in
 Usage: python bench/bench_render.py [--sizes demo paper] [--demo-images 16] [--paper-images 2]
        [--batch-sizes 1 8] [--threads 2] [--rounds 2] [--skip-paper] [--quick] [--decoder flow [--steps N]]
 Results land in bench/results/render.json under "<size>/threads=<n>" (the flow decoder:
-"<size>/flow-<steps>steps/threads=<n>"); entries not re-measured are kept.
+"<size>/flow-<steps>steps[-<solver>]/threads=<n>"); entries not re-measured are kept.
 """
 
 from __future__ import annotations
@@ -210,8 +210,12 @@ def main() -> None:
                     entry["stage_seconds_per_image"] = [stage_times(pipe, csv_path, b) for b in batch_sizes]
                 if args.decoder == "flow":
                     flow = pipe.stage1.config.flow
-                    entry["flow"] = {"steps": flow.steps, "guidance": flow.guidance, "channels": flow.channels}
-                decoder_key = f"/flow-{pipe.stage1.config.flow.steps}steps" if args.decoder == "flow" else ""
+                    entry["flow"] = {"steps": flow.steps, "solver": flow.solver, "guidance": flow.guidance,
+                                     "guidance_until": flow.guidance_until, "channels": flow.channels}
+                decoder_key = ""
+                if args.decoder == "flow":
+                    flow = pipe.stage1.config.flow
+                    decoder_key = f"/flow-{flow.steps}steps" + ("" if flow.solver == "euler" else f"-{flow.solver}")
                 results[f"{size}{decoder_key}/threads={threads}" + ("/quick" if args.quick else "")] = entry
                 print(size, threads, {r["batch_size"]: (r["images_per_minute"], r["x_real_time"]) for r in runs},
                       flush=True)

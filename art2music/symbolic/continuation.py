@@ -17,7 +17,8 @@ A bar longer than a window (rare: over ~200 tokens in the demo model) is closed 
 leave fewer than :data:`MIN_NEW_TOKENS` positions, and the next window starts with a lone ``Bar`` token (the model would
 otherwise go on writing the closed bar). Bars are cut on the decoded score (:mod:`art2music.symbolic.bars`),
 so a BPE token cannot shift the timing. The piece's ``tokens`` are the ids the model wrote in all windows (prompts
-excluded). One ``torch.Generator`` runs through all windows, so a seed gives the same piece.
+excluded; a lone ``Bar`` opened after a closed bar included). One ``torch.Generator`` runs through all windows, so a
+seed gives the same piece.
 """
 
 from __future__ import annotations

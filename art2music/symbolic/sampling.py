@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from art2music.symbolic.model import SymbolicModel
-from art2music.symbolic.step_decoder import window_decoder
+from art2music.symbolic.step_decoder import SMALL_MODEL_WIDTH, window_decoder
 from art2music.symbolic.tokenizer import TokenFacts
 
 DEFAULT_TEMPO_BPM = 120.0
@@ -172,8 +172,9 @@ class KeyTracker:
         self._pitches_per_token = np.maximum(self.pitch_classes.sum(1), 1)  # (V,): the mode bonus is a mean over them
         self.pitched = self.pitch_classes.any(1)  # (V,) bool: tokens that carry a pitched note
         self.counts = self.pitch_classes[list(prompt)].sum(0) if len(prompt) else np.zeros(12, dtype=np.float32)
-        self._scale: int | None = None
-        self._named = False  # whether _scale is up to date with counts
+        self._scale: int | None = None  # the scale self._penalty is for
+        self._current: int | None = None  # the scale of counts, when _named
+        self._named = False  # whether _current is up to date with counts
         self._penalty = np.zeros((1, self.pitch_classes.shape[0]), dtype=np.float32)
 
     def scale(self) -> int | None:
@@ -314,10 +315,6 @@ def row_generator(seed: int, row: int = 0) -> torch.Generator:
     return torch.Generator(device="cpu").manual_seed(int(seed) + 7919 * row)
 
 
-SMALL_MODEL_WIDTH = 256
-"""Models up to this ``d_model`` sample on one CPU thread: one token's matrices (64-256 wide) are far too small for
-intra-op parallelism to pay, and on a busy 2-core machine two threads made a demo step 10x slower (13 ms against
-1.3 ms, measured)."""
 
 
 @contextmanager
@@ -365,13 +362,13 @@ def sample_window(model: SymbolicModel, memory: torch.Tensor, prompt: Sequence[i
             blocked[clock.changes_tempo(facts)] = -np.inf
         return blocked
 
-    decoder = window_decoder(model, memory, settings.use_cache, SMALL_MODEL_WIDTH)
+    decoder = window_decoder(model, memory, settings.use_cache)
     logits = decoder.prefill(np.array([list(prompt)] * rows))
     kept: list[int] = []
     leans = settings.mode_prior > 0 and settings.target_valence != 0
     key = (KeyTracker(facts, settings.key_prior, prompt, settings.mode_prior, settings.target_valence)
            if settings.key_prior > 0 or leans else None)
-    blocked, penalty = blocked_tokens(), None
+    blocked = blocked_tokens()
     uniforms = torch.rand(model.config.max_tokens - len(prompt), generator=generator).numpy()  # one per step
     while True:
         step_logits = logits[0] if rows == 1 else logits[1] + np.float32(settings.guidance) * (logits[0] - logits[1])

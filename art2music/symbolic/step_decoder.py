@@ -13,8 +13,8 @@ small costs 1-5 µs. :class:`StepDecoder` prepares the weights once so that a st
 - the cross-attention keys and values of the memory, and the VA token's projection, are computed once per piece;
 - the self-attention keys and values go into preallocated ``(B, heads, max_tokens, head_dim)`` buffers.
 
-Inference only (no dropout). Used for models up to :data:`art2music.symbolic.sampling.SMALL_MODEL_WIDTH` on the CPU;
-larger models, or a GPU, decode through the torch modules, where the arithmetic dominates.
+Inference only (no dropout). Used for models up to :data:`SMALL_MODEL_WIDTH` on the CPU; larger models, or a GPU,
+decode through the torch modules, where the arithmetic dominates.
 """
 
 from __future__ import annotations
@@ -26,6 +26,11 @@ import torch
 from scipy.special import erf
 
 from art2music.symbolic.model import SymbolicModel
+
+SMALL_MODEL_WIDTH = 256
+"""Models up to this ``d_model`` sample on one CPU thread (:func:`art2music.symbolic.sampling.sampling_threads`) and in
+NumPy: one token's matrices (64-256 wide) are far too small for intra-op parallelism to pay (on a busy 2-core machine
+two threads made a demo step 10x slower: 13 ms against 1.3 ms, measured), or for torch's per-call cost."""
 
 Linear = tuple[np.ndarray, np.ndarray]
 """``(in, out)`` weight and ``(out,)`` bias, float32: ``x @ weight + bias``."""
@@ -95,7 +100,7 @@ class StepDecoder:
         self.embedding = _array(model.token_embedding.weight).astype(np.float32)  # (V, d)
         self.positions = positions.astype(np.float32)
         self.output = _after_norm(model.final_norm, _Tied(model.token_embedding.weight))  # the output is tied
-        self.eps = [float(model.final_norm.eps)]
+        self.final_eps = float(model.final_norm.eps)
         self.length = 0
         self.layers = []
         for layer, keys_values in zip(model.decoder, cross):
@@ -147,7 +152,7 @@ class StepDecoder:
             x = x + gelu(normalize(x, ffn_eps) @ weight_in + bias_in) @ weight_out + bias_out
         self.length = end
         weight, bias = self.output
-        return normalize(x[:, -1], self.eps[0]) @ weight + bias
+        return normalize(x[:, -1], self.final_eps) @ weight + bias
 
     def prefill(self, tokens: np.ndarray) -> np.ndarray:
         """The prompt ``(B, T)`` (BOS first) from position 0 → the logits after it ``(B, V)``."""
@@ -198,10 +203,9 @@ class ModuleDecoder:
         return self._logits(self.model.decode(chosen, self.memory, self.cache, start=self.tokens.shape[1] - 1))
 
 
-def window_decoder(model: SymbolicModel, memory: torch.Tensor, use_cache: bool = True, numpy_width: int = 256
-                   ) -> "StepDecoder | ModuleDecoder":
-    """:class:`StepDecoder` for a model up to ``numpy_width`` wide on the CPU with the cache on, else
+def window_decoder(model: SymbolicModel, memory: torch.Tensor, use_cache: bool = True) -> "StepDecoder | ModuleDecoder":
+    """:class:`StepDecoder` for a model up to :data:`SMALL_MODEL_WIDTH` wide on the CPU with the cache on, else
     :class:`ModuleDecoder`."""
-    if use_cache and model.config.d_model <= numpy_width and memory.device.type == "cpu":
+    if use_cache and model.config.d_model <= SMALL_MODEL_WIDTH and memory.device.type == "cpu":
         return StepDecoder(model, memory)
     return ModuleDecoder(model, memory, use_cache)

@@ -40,16 +40,22 @@ def _array(tensor: torch.Tensor) -> np.ndarray:
     return tensor.detach().to("cpu", torch.float32).numpy().astype(np.float64)
 
 
-def _after_norm(norm: torch.nn.LayerNorm, *linears: torch.nn.Linear, scale: float = 1.0) -> Linear:
-    """The linear maps that follow ``norm`` (outputs side by side), with the norm's gain and bias folded in and the
-    first map's output scaled by ``scale``. Folded in float64, stored as float32."""
-    weight = np.concatenate([_array(linear.weight).T for linear in linears], axis=1)  # (in, out)
-    bias = np.concatenate([_array(linear.bias) for linear in linears])
-    first = linears[0].out_features
+def _after_norm(norm: torch.nn.LayerNorm, *maps: tuple[torch.Tensor, torch.Tensor | None], scale: float = 1.0
+                ) -> Linear:
+    """The linear maps ``(weight (out, in), bias (out,) or None)`` that follow ``norm`` (outputs side by side), with
+    the norm's gain and bias folded in and the first map's output scaled by ``scale``. Folded in float64, stored as
+    float32."""
+    weight = np.concatenate([_array(w).T for w, _ in maps], axis=1)  # (in, out)
+    bias = np.concatenate([np.zeros(w.shape[0]) if b is None else _array(b) for w, b in maps])
+    first = maps[0][0].shape[0]
     weight[:, :first] *= scale
     bias[:first] *= scale
     gain, shift = _array(norm.weight), _array(norm.bias)
     return ((gain[:, None] * weight).astype(np.float32), (shift @ weight + bias).astype(np.float32))
+
+
+def _weights(linear: torch.nn.Linear) -> tuple[torch.Tensor, torch.Tensor | None]:
+    return linear.weight, linear.bias
 
 
 def _plain(linear: torch.nn.Linear) -> Linear:
@@ -99,7 +105,7 @@ class StepDecoder:
             cross = [layer.cross_attention.key_value(memory) for layer in model.decoder]
         self.embedding = _array(model.token_embedding.weight).astype(np.float32)  # (V, d)
         self.positions = positions.astype(np.float32)
-        self.output = _after_norm(model.final_norm, _Tied(model.token_embedding.weight))  # the output is tied
+        self.output = _after_norm(model.final_norm, (model.token_embedding.weight, None))  # tied output
         self.final_eps = float(model.final_norm.eps)
         self.length = 0
         self.layers = []
@@ -107,11 +113,11 @@ class StepDecoder:
             keys, values = (self._split(_array(part).astype(np.float32)) for part in keys_values.chunk(2, -1))
             own, other = layer.self_attention, layer.cross_attention
             self.layers.append({
-                "qkv": _after_norm(layer.self_norm, own.query, own.key_value, scale=scale),
+                "qkv": _after_norm(layer.self_norm, _weights(own.query), _weights(own.key_value), scale=scale),
                 "self_out": _plain(own.out),
-                "cross_query": _after_norm(layer.cross_norm, other.query, scale=scale),
+                "cross_query": _after_norm(layer.cross_norm, _weights(other.query), scale=scale),
                 "cross_keys": keys, "cross_values": values, "cross_out": _plain(other.out),
-                "ffn_in": _after_norm(layer.ffn_norm, layer.ffn[0]), "ffn_out": _plain(layer.ffn[3]),
+                "ffn_in": _after_norm(layer.ffn_norm, _weights(layer.ffn[0])), "ffn_out": _plain(layer.ffn[3]),
                 "eps": [float(norm.eps) for norm in (layer.self_norm, layer.cross_norm, layer.ffn_norm)],
                 "keys": np.zeros((rows, self.heads, self.max_tokens, head_width), np.float32),
                 "values": np.zeros((rows, self.heads, self.max_tokens, head_width), np.float32),
@@ -162,15 +168,6 @@ class StepDecoder:
     def step(self, token: int) -> np.ndarray:
         """One more token (the same in every row) → the logits after it ``(B, V)``."""
         return self._forward(np.full((self.layers[0]["keys"].shape[0], 1), token))
-
-
-class _Tied:
-    """The output projection tied to the token embedding ``(V, d)``, shaped as a bias-free ``nn.Linear`` for
-    :func:`_after_norm`."""
-
-    def __init__(self, embedding: torch.Tensor):
-        self.weight, self.out_features = embedding, embedding.shape[0]
-        self.bias = torch.zeros(embedding.shape[0])
 
 
 class ModuleDecoder:

@@ -25,7 +25,7 @@ from art2music.audio_engine.stage1 import Stage1Model
 from art2music.encoders.clip import ClipEncoder, check_text_template, comment_text
 from art2music.export.format import DEMO_DIR, PipelineParts, load_parts, write_pipeline
 from vocoder.mel import MelConfig
-from vocoder.precision import precision_name, resolve_precision
+from vocoder.precision import bf16_recurrent_pays, precision_name, resolve_precision
 
 ImageInput = Union[str, os.PathLike, Image.Image]
 LOOP_CONTEXT_FRAMES = 16
@@ -60,10 +60,11 @@ class Art2Music:
         mel_config: the mel definition shared by stage 1 and the vocoder.
         text_template: how a comment is written for the text encoder (``{comment}``, ``{emotion}``).
         device: where to run.
-        precision: the arithmetic of the encoders and of a flow stage 1 (``torch.bfloat16`` runs them under
-            autocast; what they return is float32). The BiLSTM always runs in float32: oneDNN's bf16 LSTM measured
-            slower than its float32 one, while the flow network runs 1.6-2.4x faster in bf16 (README,
-            Performance). The vocoder carries its own precision.
+        precision: the arithmetic of the encoders and of stage 1 (``torch.bfloat16`` holds the encoders' weights in
+            bf16 and runs stage 1 under autocast; what they return is float32). The BiLSTM follows only where
+            oneDNN's bf16 LSTM is faster (Intel AMX, CUDA: :func:`vocoder.precision.bf16_recurrent_pays`) and
+            stays float32 elsewhere; the flow network runs 1.6-2.4x faster in bf16 (README, Performance). The
+            vocoder carries its own precision.
     """
 
     def __init__(self, encoder: ClipEncoder, stage1: Stage1Model, vocoder: torch.nn.Module, mel_config: MelConfig,
@@ -71,6 +72,8 @@ class Art2Music:
                  precision: torch.dtype = torch.float32):
         self.device = torch.device(device)
         self.precision = resolve_precision(precision, self.device)
+        #: whether a BiLSTM stage 1 runs in bf16 too (only where that measured faster than float32)
+        self.recurrent_bf16 = self.precision == torch.bfloat16 and bf16_recurrent_pays(self.device)
         self.encoder = encoder.to(self.device).eval()
         self.stage1 = stage1.to(self.device).eval()
         self.vocoder = vocoder.to(self.device).eval()
@@ -195,12 +198,13 @@ class Art2Music:
         (part of every render's fingerprint and shown in the gallery)."""
         vocoder_dtype = getattr(self.vocoder, "inference_dtype", torch.float32)
         return {"encoder": precision_name(self.precision),
-                "stage1": precision_name(self.precision) if self.is_generative else "float32",
+                "stage1": precision_name(self.precision) if self.is_generative or self.recurrent_bf16 else "float32",
                 "vocoder": precision_name(vocoder_dtype)}
 
-    def _autocast(self):
-        """bf16 autocast on this pipeline's device when its precision is bf16; otherwise a no-op."""
-        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == torch.bfloat16)
+    def _autocast(self, enabled: bool = True):
+        """bf16 autocast on this pipeline's device when its precision is bf16 (and ``enabled``); else a no-op."""
+        return torch.autocast(self.device.type, dtype=torch.bfloat16,
+                              enabled=enabled and self.precision == torch.bfloat16)
 
     def save_pretrained(self, directory: str | os.PathLike, include_encoder_weights: bool | None = None) -> Path:
         """Write the pipeline folder (see :func:`art2music.export.format.write_pipeline`); returns it.
@@ -237,6 +241,7 @@ class Art2Music:
         """Images (paths or PIL) and comments → ``(text_embedding, image_embedding)``, each ``(B, D)``."""
         pixels = self.encoder.preprocess(self._images(images)).to(self.device)
         tokens = self.encoder.tokenize(self._texts(comments, len(images))).to(self.device)
+        self.encoder.set_inference_dtype(self.precision)  # once: a no-op while the weights are already in it
         with self._autocast():
             text_embedding, image_embedding = self.encoder.encode_texts(tokens), self.encoder.encode_images(pixels)
         return text_embedding.float(), image_embedding.float()
@@ -274,7 +279,8 @@ class Art2Music:
         if va is not None:
             va = va.to(self.device)
         if not self.is_generative:
-            return self.stage1(text_embedding, image_embedding, frames, va=va)
+            with self._autocast(enabled=self.recurrent_bf16):
+                return self.stage1(text_embedding, image_embedding, frames, va=va).float()
         count = text_embedding.shape[0]
         seeds = [0] * count if seeds is None else list(seeds)
         if len(seeds) != count:

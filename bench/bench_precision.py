@@ -8,10 +8,13 @@ ratios hold on a shared machine even when absolute figures drift:
   embedding cosine, mel L1 change (and, when the demo corpus is built, that change as a share of the
   model's own error against the true clips of its test split), vocoder signal-to-error;
 - ``paper``: the paper's sizes with random weights (ViT-H-14 image and text towers, stage 1 with a 4x512
-  BiLSTM for 862 frames = 10 s, HiFi-GAN V1), one image: seconds per stage and x real time for a 10-s clip.
+  BiLSTM for 862 frames = 10 s, HiFi-GAN V1), one image: seconds per stage and x real time for a 10-s clip;
+- ``--fidelity DIR ...``: other pipeline folders (e.g. a BiLSTM export): their precisions and the bf16 mel change
+  as a share of their error against the demo test split's true clips.
 
 The CPU's name and bf16 capability flags are recorded beside the figures. Usage:
 python bench/bench_precision.py [--threads 2] [--rounds 3] [--demo-images 16] [--skip-paper] [--quick] [--data DIR]
+       [--fidelity DIR ...]
 Writes bench/results/precision.json.
 """
 
@@ -92,6 +95,14 @@ def demo_comparison(images: int, rounds: int, data: Path = DEMO_DATA) -> dict:
     return result
 
 
+def model_fidelity(folder: str, data: Path) -> dict:
+    """A pipeline folder's precisions under ``auto`` and its bf16 mel change as a share of its own error."""
+    exact = Art2Music.from_pretrained(folder, precision="float32")
+    fast = Art2Music.from_pretrained(folder, precision="auto")
+    return {"model": folder, "decoder": fast.decoder, "precisions": fast.precisions,
+            **_share_of_model_error(exact, fast, data)}
+
+
 def _share_of_model_error(exact: Art2Music, fast: Art2Music, data: Path) -> dict:
     """The bf16 mel change as a share of the model's own mel L1 against the true clips (demo test split)."""
     if not (data / "manifest.csv").is_file():
@@ -124,10 +135,12 @@ def paper_comparison(rounds: int) -> dict:
     pipes = {"float32": Art2Music(encoder, stage1, vocoder, MelConfig(), precision=torch.float32),
              "default": Art2Music(encoder, stage1, vocoder, MelConfig(), precision=fast_dtype)}
     stages = {name: {"image": [], "text": [], "stage1": [], "vocoder": []} for name in pipes}
-    outputs = {}
+    outputs, precisions = {}, {}
     for _ in range(rounds + 1):
         for name, pipe in pipes.items():
             vocoder.set_inference_dtype(torch.float32 if name == "float32" else fast_dtype)
+            encoder.set_inference_dtype(pipe.precision)  # the weights' conversion (once per pipeline) is not timed
+            precisions = pipe.precisions if name == "default" else precisions
             pixels = encoder.preprocess(picture)
             tokens = encoder.tokenize(["a stormy sea under a dark sky"])
             with torch.inference_mode(), pipe._autocast():
@@ -145,8 +158,10 @@ def paper_comparison(rounds: int) -> dict:
             stages[name]["vocoder"].append(time.perf_counter() - start)
             outputs[name] = (image_embedding.float(), text_embedding.float(), audio)
     vocoder.set_inference_dtype(torch.float32)
+    encoder.set_inference_dtype(torch.float32)
     clip_seconds = MelConfig().frames_to_seconds(stage1.config.frames)
-    result = {"clip_seconds": round(clip_seconds, 2), "default_dtype": str(fast_dtype).removeprefix("torch.")}
+    result = {"clip_seconds": round(clip_seconds, 2), "default_dtype": str(fast_dtype).removeprefix("torch."),
+              "precisions": precisions}
     for name, per_stage in stages.items():
         best = {stage: _best(values[1:]) for stage, values in per_stage.items()}
         total = sum(best.values())
@@ -160,6 +175,9 @@ def paper_comparison(rounds: int) -> dict:
     vocoder.set_inference_dtype(fast_dtype)
     with torch.inference_mode():
         mel = pipes["float32"].embeddings_to_mel(text32, image32)
+        fast_mel = pipes["default"].embeddings_to_mel(text32, image32)
+        # random weights, so no error against a truth to compare with: the change relative to the mel's own size
+        result["stage1_mel_relative_change"] = round(float((mel - fast_mel).abs().mean() / mel.abs().mean()), 5)
         result["vocoder_signal_to_error_db"] = round(snr_db(audio32, pipes["default"].mel_to_audio(mel)), 1)
     vocoder.set_inference_dtype(torch.float32)
     return result
@@ -174,6 +192,8 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DEMO_DATA,
                         help="the demo corpus's ArtiCaps folder, for the share of the model's error (default %(default)s)")
     parser.add_argument("--quick", action="store_true", help="1 round, 8 demo images, no paper sizes")
+    parser.add_argument("--fidelity", nargs="+", default=[], metavar="DIR",
+                        help="more pipeline folders whose bf16 mel change to measure against their own error")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     rounds = 1 if args.quick else args.rounds
@@ -185,6 +205,8 @@ def main() -> None:
               "auto_resolves_to": str(resolve_precision("auto")).removeprefix("torch."),
               "load_average": os.getloadavg()[0], "threads": args.threads,
               "demo": demo_comparison(8 if args.quick else args.demo_images, rounds, args.data)}
+    if args.fidelity:
+        result["fidelity"] = [model_fidelity(folder, args.data) for folder in args.fidelity]
     if not (args.quick or args.skip_paper):
         result["paper"] = paper_comparison(rounds)
     print(write_result("precision", result))

@@ -172,6 +172,16 @@ def _precision(result: dict) -> list[str]:
                       f"embedding cosine {min(paper['image_embedding_cosine'], paper['text_embedding_cosine'])}, "
                       f"vocoder {paper['vocoder_signal_to_error_db']} dB):", "",
                   *_table(["precision", "image s", "text s", "stage 1 s", "vocoder s", "total s", "x real time"], rows)]
+        if "precisions" in paper:
+            stages = ", ".join(f"{stage} {dtype}" for stage, dtype in paper["precisions"].items())
+            lines += ["", f"Default precisions at paper sizes: {stages}; stage-1 mel change "
+                          f"{paper.get('stage1_mel_relative_change')} of its magnitude (random weights)."]
+    if result.get("fidelity"):
+        rows = [[entry["model"], entry["decoder"], ", ".join(f"{k} {v}" for k, v in entry["precisions"].items()),
+                 entry.get("model_mel_l1_to_truth"), entry.get("mel_l1_change_share_of_model_error")]
+                for entry in result["fidelity"]]
+        lines += ["", "Other pipeline folders (`--fidelity`), bf16 mel change against their own error:", "",
+                  *_table(["model", "decoder", "precisions", "mel L1 to truth", "share of model error"], rows)]
     return lines
 
 

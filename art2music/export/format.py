@@ -21,7 +21,7 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import torch
 from torch import nn
@@ -217,11 +217,13 @@ def write_pipeline(directory: str | os.PathLike, parts: PipelineParts,
     encoder = encoder_config(parts.encoder.arch, parts.encoder.pretrained, parts.encoder.normalize)
     if include_encoder_weights is None:
         include_encoder_weights = encoder["pretrained"] is None
-    return write_pipeline_folder(directory, encoder, parts.encoder.clip if include_encoder_weights else None,
+    weights = parts.encoder.float32_state_dict() if include_encoder_weights else None
+    return write_pipeline_folder(directory, encoder, weights,
                                  parts.stage1, parts.vocoder, parts.mel_config, parts.text_template)
 
 
-def write_pipeline_folder(directory: str | os.PathLike, encoder: dict[str, Any], encoder_weights: nn.Module | None,
+def write_pipeline_folder(directory: str | os.PathLike, encoder: dict[str, Any],
+                          encoder_weights: nn.Module | Mapping[str, torch.Tensor] | None,
                           stage1: Stage1Model, vocoder: nn.Module, mel_config: MelConfig, text_template: str,
                           va_judge: str | os.PathLike | None = None) -> Path:
     """Write a pipeline folder from its pieces (``art2music export`` calls this with training checkpoints).
@@ -231,7 +233,8 @@ def write_pipeline_folder(directory: str | os.PathLike, encoder: dict[str, Any],
 
     Args:
         encoder: :func:`encoder_config`'s description of the encoder.
-        encoder_weights: the OpenCLIP model whose weights to store, or ``None`` for a pretrained tag.
+        encoder_weights: the OpenCLIP model (or its state dict) whose weights to store, or ``None`` for a pretrained
+            tag.
         va_judge: a VA judge folder (:mod:`art2music.emotion_judge`) to copy in as ``va_judge/``; without it, the
             judge of the folder being replaced is kept (the judge is trained apart from the pipeline).
     """

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 from typing import Any, Mapping
 
+import torch
 from torch import nn
 
 from vocoder.files import atomic_write, atomic_write_text
@@ -19,11 +20,12 @@ CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 
 
-def save_state(module: nn.Module, path: str | Path) -> None:
-    """Write ``module``'s state dict to the safetensors file ``path``, atomically."""
+def save_state(module: nn.Module | Mapping[str, torch.Tensor], path: str | Path) -> None:
+    """Write ``module``'s state dict (or the state dict given) to the safetensors file ``path``, atomically."""
     from safetensors.torch import save_file
 
-    tensors = {name: tensor.detach().cpu().contiguous() for name, tensor in module.state_dict().items()}
+    state = module if isinstance(module, Mapping) else module.state_dict()
+    tensors = {name: tensor.detach().cpu().contiguous() for name, tensor in state.items()}
     atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata={"format": "pt"}))
 
 

@@ -80,13 +80,23 @@ def test_auto_precision_follows_the_cpu_and_saving_stays_exact(pipe, tmp_path, m
 
     pipe.save_pretrained(tmp_path / "export")
     monkeypatch.setattr(precision, "bf16_support", lambda device="cpu": precision.Bf16Support(True, "mocked"))
+    monkeypatch.setattr(precision, "has_amx", lambda: False)  # AVX512-BF16 alone: the BiLSTM stays float32
     fast = Art2Music.from_pretrained(tmp_path / "export")
     assert fast.vocoder.inference_dtype == torch.bfloat16 and fast.precision == torch.bfloat16
     assert fast.precisions == {"encoder": "bfloat16", "stage1": "float32", "vocoder": "bfloat16"}
     image = Image.new("RGB", (50, 70), (120, 30, 200))
     exact_audio, fast_audio = pipe(image, "calm"), fast(image, "calm")
+    assert fast.encoder.inference_dtype == torch.bfloat16  # the towers' weights were converted once
     assert fast_audio.dtype == np.float32 and not np.array_equal(exact_audio, fast_audio)
     assert np.abs(exact_audio - fast_audio).max() < 0.02 * np.abs(exact_audio).max()
+    monkeypatch.setattr(precision, "has_amx", lambda: True)  # AMX: oneDNN's bf16 LSTM is the faster one
+    amx = Art2Music.from_pretrained(tmp_path / "export")
+    assert amx.precisions == {"encoder": "bfloat16", "stage1": "bfloat16", "vocoder": "bfloat16"}
+    text, picture = amx.embed([image], ["calm"])
+    exact_mel, amx_mel = pipe.embeddings_to_mel(text, picture), amx.embeddings_to_mel(text, picture)
+    assert amx_mel.dtype == torch.float32 and not torch.equal(exact_mel, amx_mel)
+    assert float((exact_mel - amx_mel).abs().max()) < 0.02 * float(exact_mel.abs().max())
+    monkeypatch.setattr(precision, "has_amx", lambda: False)
     fast.save_pretrained(tmp_path / "again")  # the float32 originals are saved, not the bf16 copies
     again = Art2Music.from_pretrained(tmp_path / "again", precision="float32")
     assert np.array_equal(again(image, "calm"), exact_audio)

@@ -33,6 +33,31 @@ def test_frozen_by_default(tiny_encoder):
     assert not tiny_encoder.clip.training  # stays in eval mode inside a training parent
 
 
+def test_bf16_weights_are_converted_once_and_the_float32_ones_kept():
+    torch.manual_seed(0)
+    encoder = ClipEncoder(TINY_ARCH, None)
+    images = [Image.new("RGB", (120, 80), (200, 30, 30)), Image.new("RGB", (90, 90), (20, 90, 160))]
+    comments = ["a stormy sea makes me afraid", "quiet morning light"]
+    exact = encoder.embed(images, comments)
+    original = {name: tensor.clone() for name, tensor in encoder.clip.state_dict().items()}
+    assert encoder.set_inference_dtype(torch.bfloat16) is encoder
+    assert encoder.inference_dtype == torch.bfloat16
+    assert all(p.dtype == torch.bfloat16 for p in encoder.clip.parameters())
+    fast = encoder.embed(images, comments)
+    for exact_part, fast_part in zip(exact, fast):
+        assert fast_part.dtype == torch.float32 and not torch.equal(exact_part, fast_part)
+        assert float(torch.nn.functional.cosine_similarity(exact_part, fast_part).min()) > 0.99
+    saved = encoder.float32_state_dict()  # what an export stores: the float32 originals, exactly
+    assert saved.keys() == original.keys() and all(torch.equal(saved[k], original[k]) for k in original)
+    encoder.set_inference_dtype(torch.float32)
+    assert all(p.dtype == torch.float32 for p in encoder.clip.parameters())
+    assert all(torch.equal(a, b) for a, b in zip(encoder.embed(images, comments), exact))
+    with pytest.raises(ValueError, match="float32 or bfloat16"):
+        encoder.set_inference_dtype(torch.float16)
+    with pytest.raises(RuntimeError, match="trainable"):
+        ClipEncoder(TINY_ARCH, None, trainable=True).set_inference_dtype(torch.bfloat16)
+
+
 def test_local_weights_file_is_loaded_exactly(tmp_path, tiny_encoder):
     from safetensors.torch import save_file
 

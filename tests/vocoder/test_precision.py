@@ -86,6 +86,25 @@ def test_cuda_follows_the_device(monkeypatch):
     assert resolve_precision("auto", "cuda") == torch.float32
 
 
+@pytest.mark.parametrize("setup, recurrent", [
+    (dict(flags={"avx2", "avx512f", "amx_tile", "amx_bf16", "avx512_bf16"}, amx=True), True),  # measured 2.5x
+    (dict(flags={"avx2", "avx512f", "avx512_bf16"}), False),  # Zen 4: oneDNN's bf16 LSTM measured slower
+    (dict(flags={"avx2", "avx512f"}), False),
+])
+def test_recurrent_layers_follow_bf16_only_where_it_measured_faster(cpu, setup, recurrent):
+    cpu(**setup)
+    assert precision.bf16_recurrent_pays("cpu") is recurrent
+    assert precision.bf16_recurrent_pays("meta") is False
+
+
+def test_recurrent_layers_on_cuda_follow_its_bf16_support(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args, **kwargs: True)
+    assert precision.bf16_recurrent_pays("cuda") is True
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args, **kwargs: False)
+    assert precision.bf16_recurrent_pays("cuda") is False
+
+
 def test_the_real_micro_benchmark_measures_both_dtypes():
     assert precision._time_convolution(torch.float32, repeats=1) > 0
     assert precision._time_convolution(torch.bfloat16, repeats=1) > 0

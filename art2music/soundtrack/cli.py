@@ -56,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--top-p", type=float, default=None,
                         help="midi engine: nucleus sampling mass (default: the model's own)")
     parser.add_argument("--precision", choices=("auto", "float32", "bfloat16"), default="auto",
-                        help="audio engine: arithmetic of the encoders, a flow stage 1 and the vocoder (as render)")
+                        help="audio engine: arithmetic of the encoders, stage 1 and the vocoder (as render)")
     parser.add_argument("--device", default=None, help="torch device (default cuda if available, else cpu)")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice)")
     parser.add_argument("--wav-format", choices=("pcm16", "float"), default="pcm16",

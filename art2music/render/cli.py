@@ -59,8 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--vocoder", default=None, help="override the pipeline's vocoder: 'griffin-lim' or a HiFi-GAN "
                                                         "checkpoint")
     parser.add_argument("--precision", choices=("auto", "float32", "bfloat16"), default="auto",
-                        help="arithmetic of the encoders, stage 1 and the vocoder: auto (default) = bfloat16 where the processor "
-                             "runs it natively (AMX, AVX512-BF16, AVX10, CUDA bf16; 2-4x faster, output within 40 dB "
+                        help="arithmetic of the encoders, stage 1 and the vocoder: auto (default) = bfloat16 "
+                             "where the processor runs it natively (AMX, AVX512-BF16, AVX10, CUDA bf16; 2-4x faster, output within 40 dB "
                              "of float32), float32 elsewhere; float32 = exact and the same on every machine")
     parser.add_argument("--vocoder-precision", choices=("auto", "float32", "bfloat16"), default=None,
                         help="the vocoder's arithmetic, when it should differ from --precision")

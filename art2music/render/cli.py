@@ -60,8 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
                                                         "checkpoint")
     parser.add_argument("--precision", choices=("auto", "float32", "bfloat16"), default="auto",
                         help="arithmetic of the encoders, stage 1 and the vocoder: auto (default) = bfloat16 "
-                             "where the processor runs it natively (AMX, AVX512-BF16, AVX10, CUDA bf16; 2-4x faster, output within 40 dB "
-                             "of float32), float32 elsewhere; float32 = exact and the same on every machine")
+                             "where the processor runs it natively (AMX, AVX512-BF16, AVX10, CUDA bf16; 2-4x faster, "
+                             "output within 40 dB of float32), float32 elsewhere; float32 = exact and the same on "
+                             "every machine")
     parser.add_argument("--vocoder-precision", choices=("auto", "float32", "bfloat16"), default=None,
                         help="the vocoder's arithmetic, when it should differ from --precision")
     parser.add_argument("--batch-size", type=int, default=8, help="images per batch (default 8)")

@@ -140,7 +140,8 @@ def paper_comparison(rounds: int) -> dict:
         for name, pipe in pipes.items():
             vocoder.set_inference_dtype(torch.float32 if name == "float32" else fast_dtype)
             encoder.set_inference_dtype(pipe.precision)  # the weights' conversion (once per pipeline) is not timed
-            precisions = pipe.precisions if name == "default" else precisions
+            if name == "default":
+                precisions = pipe.precisions  # read while the shared vocoder holds the default dtype
             pixels = encoder.preprocess(picture)
             tokens = encoder.tokenize(["a stormy sea under a dark sky"])
             with torch.inference_mode(), pipe._autocast():

@@ -7,7 +7,8 @@
    onset when none does);
 3. makes the final sonority that chord: every pitched note that starts at, or still sounds at, the last onset of the
    last bar moves to the nearest pitch of the opening chord's classes (ties go down), and the notes of that last
-   onset are held to the loop end. A last bar with no pitched note gets the opening chord, held for the bar.
+   onset are held to the loop end. A last bar with no pitched onset gets the opening chord, held for the bar, and
+   notes ringing into it from the bar before stop at its bar line.
 
 Drums are only cut at the end (a piece of drums alone is only cut). Audio of a loop wraps the synthesiser's release tail onto the start
 (:meth:`art2music.symbolic.piece.MidiPiece.to_audio`), so the waveform is exactly the loop long.
@@ -66,7 +67,11 @@ def close_loop(score, bars: int):
         return closed
     pitched_tracks = [track for track in closed.tracks if not track.is_drum]
     last_onsets = [note.time for track in pitched_tracks for note in track.notes if note.time >= last_bar]
-    if not last_onsets:  # an empty last bar: the opening chord, held
+    if not last_onsets:  # an empty last bar: the opening chord, held, alone (notes ringing into it stop at its line)
+        for track in pitched_tracks:
+            for index, note in enumerate(track.notes):
+                if note.time < last_bar < note.time + note.duration:
+                    track.notes[index] = Note(note.time, last_bar - note.time, note.pitch, note.velocity)
         added = {(index, note.pitch): note.velocity for index, note in opening}
         for (index, pitch), velocity in added.items():
             closed.tracks[index].notes.append(Note(last_bar, ticks, pitch, velocity))

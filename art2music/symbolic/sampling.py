@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from art2music.symbolic.model import SymbolicModel
+from art2music.symbolic.grammar import GrammarTracker
 from art2music.symbolic.step_decoder import SMALL_MODEL_WIDTH, window_decoder
 from art2music.symbolic.tokenizer import TokenFacts
 
@@ -35,7 +36,9 @@ class SamplingSettings:
     """``temperature`` > 0; ``top_k`` 0 = off; ``top_p`` 1.0 = off; exactly one of ``bars`` / ``seconds`` (or neither:
     until EOS or ``max_tokens``); ``guidance`` scales the valence-arousal condition (classifier-free guidance,
     1.0 = off; needs a model trained with condition dropout); ``loop`` closes the piece on its first bar;
-    ``steady_tempo`` forbids tempo changes after the first bar (every demo piece keeps one tempo); ``key_prior``
+    ``steady_tempo`` forbids tempo changes after the first bar (every demo piece keeps one tempo); ``grammar``
+    keeps every token inside the REMI grammar: each note Program-Pitch-Velocity-Duration, positions inside the
+    bar, no note started twice at one onset (:mod:`art2music.symbolic.grammar`); ``key_prior``
     (logit units, 0 = off) is subtracted once per out-of-key pitch a token carries, where the key is the diatonic
     scale that holds most of the piece's pitched notes so far (:class:`KeyTracker`); ``mode_prior`` (logit units,
     0 = off) leans that scale towards its major key when ``target_valence`` > 0 and its relative minor when < 0, in
@@ -53,6 +56,7 @@ class SamplingSettings:
     guidance: float = 1.0
     loop: bool = False
     steady_tempo: bool = True
+    grammar: bool = True
     key_prior: float = 0.0
     mode_prior: float = 0.0
     tempo_prior: float = 0.0
@@ -368,11 +372,16 @@ def sample_window(model: SymbolicModel, memory: torch.Tensor, prompt: Sequence[i
     leans = settings.mode_prior > 0 and settings.target_valence != 0
     key = (KeyTracker(facts, settings.key_prior, prompt, settings.mode_prior, settings.target_valence)
            if settings.key_prior > 0 or leans else None)
+    grammar = GrammarTracker(facts.grammar, prompt) if settings.grammar and facts.grammar is not None else None
     blocked = blocked_tokens()
     uniforms = torch.rand(model.config.max_tokens - len(prompt), generator=generator).numpy()  # one per step
     while True:
         step_logits = logits[0] if rows == 1 else logits[1] + np.float32(settings.guidance) * (logits[0] - logits[1])
         step_logits = step_logits + blocked
+        if grammar is not None:
+            inside = np.where(grammar.banned(), -np.inf, step_logits)
+            if np.isfinite(inside).any():  # else every allowed token is banned otherwise: the grammar gives way
+                step_logits = inside
         if key is not None:
             penalty = key.penalty()[0]
             if penalty.any():
@@ -391,6 +400,8 @@ def sample_window(model: SymbolicModel, memory: torch.Tensor, prompt: Sequence[i
         kept.append(token)
         if key is not None:
             key.admit(token)
+        if grammar is not None:
+            grammar.admit(token)
         if len(prompt) + len(kept) >= model.config.max_tokens:
             return kept, "full"
         logits = decoder.step(token)

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Iterable, Sequence
 if TYPE_CHECKING:
     import numpy as np
 
+    from art2music.symbolic.grammar import GrammarTables
+
 TOKENIZER_FILE = "tokenizer.json"
 TEMPO_RANGE_BPM = (30.0, 300.0)
 """Tempi the tokens can write (beats per minute); miditok clamps a tempo outside it to the nearest end."""
@@ -194,6 +196,8 @@ class TokenFacts:
     pad, bos, eos: the special token ids.  bar: the id of the lone ``Bar`` token (an empty bar).
     pitch_classes: ``(V, 12)`` how many ``Pitch`` base tokens of each pitch class (C = 0) the token contains
         (drum hits are ``PitchDrum`` tokens and are not counted); ``None`` when not read.
+    grammar: the tables :class:`art2music.symbolic.grammar.GrammarTracker` keeps sampling inside the REMI grammar
+        with; ``None`` when not read.
     """
 
     bars: "np.ndarray"
@@ -203,6 +207,7 @@ class TokenFacts:
     eos: int
     bar: int = -1
     pitch_classes: "np.ndarray | None" = None
+    grammar: "GrammarTables | None" = None
 
 
 def token_facts(tokenizer) -> TokenFacts:
@@ -210,13 +215,17 @@ def token_facts(tokenizer) -> TokenFacts:
     REMI tokens)."""
     import numpy as np
 
+    from art2music.symbolic.grammar import grammar_tables
+
     size = len(tokenizer)
     bars = np.zeros(size, dtype=np.int64)
     tempo = np.full(size, np.nan)
     pitch_classes = np.zeros((size, 12), dtype=np.int64)
     specials: dict[str, int] = {}
+    bases = []
     for index in range(size):
         base = tokenizer._vocab_learned_bytes_to_tokens[tokenizer._model.id_to_token(index)]
+        bases.append(base)
         if base == ["Bar_None"]:
             specials["Bar_None"] = index
         for token in base:
@@ -233,4 +242,4 @@ def token_facts(tokenizer) -> TokenFacts:
     if missing:
         raise ValueError(f"the tokenizer lacks the tokens {sorted(missing)}")
     return TokenFacts(bars, tempo, specials["PAD_None"], specials["BOS_None"], specials["EOS_None"],
-                      specials["Bar_None"], pitch_classes)
+                      specials["Bar_None"], pitch_classes, grammar_tables(bases))

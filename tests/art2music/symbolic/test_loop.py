@@ -62,6 +62,13 @@ def test_an_empty_last_bar_gets_the_opening_chord():
         track.notes.extend(kept)
     closed = close_loop(score, 2)
     assert {n.pitch for n in closed.tracks[0].notes if n.time >= 64} == {57, 60, 64}
+    # a note of bar 1 ringing into the empty last bar stops at its bar line: the last sonority is the chord alone
+    from symusic import Note
+
+    score.tracks[0].notes.append(Note(56, 20, 58, 80))  # A sharp, from beat 4 of bar 1 into bar 2
+    closed = close_loop(score, 2)
+    assert _last_sonority(closed, 2) == {9, 0, 4}
+    assert [(n.time, n.duration) for n in closed.tracks[0].notes if n.pitch == 58] == [(56, 8)]
 
 
 @pytest.fixture(scope="module")

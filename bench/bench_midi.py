@@ -72,6 +72,8 @@ def main() -> None:
     import numpy as np
 
     from art2music.symbolic.model import SymbolicConfig, SymbolicModel
+    from art2music.symbolic.grammar import grammar_tables
+    from art2music.symbolic.tokenizer import base_tokens
     from art2music.symbolic.pipeline import Art2Midi
     from art2music.symbolic.sampling import SMALL_MODEL_WIDTH
 
@@ -92,8 +94,9 @@ def main() -> None:
                            image_encoder="resnet50")
     for name, model, tokens in (("demo", pipe.model, pipe.model.config.max_tokens - 1),
                                 ("paper", SymbolicModel(paper).eval(), 128 if args.quick else 256)):
-        facts = never_stop if name == "demo" else replace(never_stop, bars=np.zeros(5000, dtype=np.int64),
-                                                          tempo_bpm=np.full(5000, np.nan))
+        facts = never_stop if name == "demo" else replace(
+            never_stop, bars=np.zeros(5000, dtype=np.int64), tempo_bpm=np.full(5000, np.nan),
+            grammar=grammar_tables(base_tokens(pipe.tokenizer) + [[]] * (5000 - len(pipe.tokenizer))))
         model.config.max_tokens, original = tokens + 1, model.config.max_tokens
         elapsed = _time_sampling(model, facts, tokens, rounds)
         model.config.max_tokens = original

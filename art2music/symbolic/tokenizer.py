@@ -210,6 +210,12 @@ class TokenFacts:
     grammar: "GrammarTables | None" = None
 
 
+def base_tokens(tokenizer) -> list[list[str]]:
+    """Each token id's base REMI tokens (a BPE token expands to several: ``["Position_4", "Program_0", ...]``)."""
+    return [tokenizer._vocab_learned_bytes_to_tokens[tokenizer._model.id_to_token(index)]
+            for index in range(len(tokenizer))]
+
+
 def token_facts(tokenizer) -> TokenFacts:
     """:class:`TokenFacts` of a trained tokenizer, read from its BPE vocabulary (each merged token expands to base
     REMI tokens)."""
@@ -222,10 +228,8 @@ def token_facts(tokenizer) -> TokenFacts:
     tempo = np.full(size, np.nan)
     pitch_classes = np.zeros((size, 12), dtype=np.int64)
     specials: dict[str, int] = {}
-    bases = []
-    for index in range(size):
-        base = tokenizer._vocab_learned_bytes_to_tokens[tokenizer._model.id_to_token(index)]
-        bases.append(base)
+    bases = base_tokens(tokenizer)
+    for index, base in enumerate(bases):
         if base == ["Bar_None"]:
             specials["Bar_None"] = index
         for token in base:

@@ -54,7 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-dtw", action="store_true", help="skip MCD with DTW alignment (faster)")
     parser.add_argument("--steps", type=int, default=None, help="a flow stage 1's ODE steps (default: the model's)")
     parser.add_argument("--guidance", type=float, default=None,
-                        help="a flow stage 1's guidance scale (default: the model's)")
+                        help="guidance scale: a flow stage 1's, or a midi model's on its VA condition (default: the "
+                             "model's)")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch CPU threads (default 1: scoring is many small STFTs, and midi sampling many tiny "
                              "steps, where thread hand-offs cost more than they save; 1 thread was 3-4x faster than 2 "
@@ -177,11 +178,14 @@ def _run_midi(args: argparse.Namespace, models: dict[str, str], out_dir: Path) -
     from art2music.evaluation.midi_run import MidiEvaluationSettings, evaluate_midi
     from art2music.evaluation.setup import EvaluationConfigError
 
+    if args.steps is not None:
+        return _error("--steps: a midi-engine model has no ODE steps (the option is a flow stage 1's)")
     try:
         settings = MidiEvaluationSettings(split=args.split, limit=args.limit, pieces_per_painting=args.pieces_per_painting,
                                           seconds=args.seconds, seed=args.seed, temperature=args.temperature,
                                           top_k=args.top_k, top_p=args.top_p, key_prior=args.key_prior,
                                           mode_prior=args.mode_prior, tempo_prior=args.tempo_prior,
+                                          guidance=args.guidance,
                                           train_midi=tuple(args.train_midi),
                                           render_audio=not args.no_audio, progress=not args.no_progress)
         result = evaluate_midi(models, args.manifest, out_dir, settings)

@@ -53,6 +53,7 @@ class MidiEvaluationSettings:
     key_prior: float | None = None
     mode_prior: float | None = None
     tempo_prior: float | None = None
+    guidance: float | None = None      # None: each model's own (2 with a "no VA" token, else 1)
     seed: int = 0
     train_midi: tuple[str, ...] = ()
     render_audio: bool = True
@@ -77,6 +78,8 @@ class MidiEvaluationSettings:
                             ("--tempo-prior", self.tempo_prior)):
             if value is not None and not 0 <= value < float("inf"):
                 raise ValueError(f"{flag} must be a finite number >= 0, got {value}")
+        if self.guidance is not None and not 0 <= self.guidance <= 20:
+            raise ValueError(f"--guidance must be in [0, 20], got {self.guidance}")
 
 
 @dataclass(frozen=True)
@@ -170,7 +173,7 @@ def _compose(pipe, paintings: list[_Item], settings: MidiEvaluationSettings, fol
                 piece = pipe(painting.path, seconds=settings.seconds, temperature=settings.temperature,
                              top_k=settings.top_k, top_p=settings.top_p, key_prior=settings.key_prior,
                              mode_prior=settings.mode_prior, tempo_prior=settings.tempo_prior,
-                             seed=settings.seed + 1000 * index + draw)
+                             guidance=settings.guidance, seed=settings.seed + 1000 * index + draw)
             except ImageLoadError as error:
                 failures.append({"id": painting.id, "reason": f"image_{error.reason}", "detail": str(error)})
                 break
@@ -230,6 +233,9 @@ def evaluate_midi(models: dict[str, str], manifest_path: str | os.PathLike, out_
             pipes[name] = Art2Midi.from_pretrained(model)
         except (ModelLoadError, FileNotFoundError, ValueError) as error:
             raise EvaluationConfigError(f"cannot load the model {model!r}: {error}") from error
+        if settings.guidance not in (None, 1.0) and pipes[name].model.null_va is None:
+            raise EvaluationConfigError(f"--guidance {settings.guidance}: the model {model!r} was not trained for "
+                                        f"guidance (no 'no VA' token); leave --guidance out or give 1")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
 
@@ -279,7 +285,7 @@ def evaluate_midi(models: dict[str, str], manifest_path: str | os.PathLike, out_
                                                         top_p=settings.top_p, key_prior=settings.key_prior,
                                                         mode_prior=settings.mode_prior,
                                                         tempo_prior=settings.tempo_prior),
-                                  guidance=pipe.default_guidance())
+                                  guidance=pipe.default_guidance() if settings.guidance is None else settings.guidance)
         scored["targets"] = target_checks(scored, probe.chance if probe else None)
         systems[name] = scored
     result = {"engine": "midi", "models": dict(models), "manifest": str(manifest_path), "split": settings.split,

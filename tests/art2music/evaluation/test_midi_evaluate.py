@@ -133,3 +133,25 @@ def test_midi_evaluation_usage_errors(midi_manifest, tiny_midi_pipeline, tmp_pat
     assert main(["--model", str(tiny_midi_pipeline), "--manifest", str(midi_manifest), "--out", str(tmp_path / "o"),
                  "--top-p", "1.5"]) == 2
     assert "--top-p must be in (0, 1], got 1.5" in capsys.readouterr().err
+    assert main(["--model", str(tiny_midi_pipeline), "--manifest", str(midi_manifest), "--out", str(tmp_path / "o"),
+                 "--guidance", "3"]) == 2
+    assert "was not trained for guidance" in capsys.readouterr().err  # no "no VA" token: refused, not ignored
+    assert main(["--model", str(tiny_midi_pipeline), "--manifest", str(midi_manifest), "--out", str(tmp_path / "o"),
+                 "--guidance", "25"]) == 2
+    assert "--guidance must be in [0, 20], got 25" in capsys.readouterr().err
+    assert main(["--model", str(tiny_midi_pipeline), "--manifest", str(midi_manifest), "--out", str(tmp_path / "o"),
+                 "--steps", "4"]) == 2
+    assert "--steps: a midi-engine model has no ODE steps" in capsys.readouterr().err
+
+
+def test_midi_evaluation_composes_with_the_guidance_asked(midi_manifest, tmp_path):
+    """``--guidance`` reaches a guided model's sampling (the shipped demo-midi model has a "no VA" token)."""
+    written = {}
+    for guidance in ("1", "3"):
+        out = tmp_path / f"g{guidance}"
+        assert main(["--model", "demo-midi", "--manifest", str(midi_manifest), "--out", str(out), "--no-audio",
+                     "--no-progress", "--limit", "1", "--seconds", "4", "--guidance", guidance]) == 0
+        result = json.loads((out / "metrics.json").read_text())
+        assert result["systems"]["demo-midi"]["sampling"]["guidance"] == float(guidance)
+        written[guidance] = [path.read_bytes() for path in sorted((out / "demo-midi" / "midi").glob("*.mid"))]
+    assert written["1"] and written["1"] != written["3"]  # the same seeds, another guidance: other pieces

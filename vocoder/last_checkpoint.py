@@ -21,4 +21,7 @@ class SaveLastAtStop(Callback):
         folders = {Path(callback.dirpath) for callback in trainer.callbacks
                    if isinstance(callback, ModelCheckpoint) and callback.save_last and callback.dirpath}
         for folder in sorted(folders):
-            trainer.save_checkpoint(folder / f"{ModelCheckpoint.CHECKPOINT_NAME_LAST}{ModelCheckpoint.FILE_EXTENSION}")
+            # the whole state (optimizers, loops, callbacks) so a run resumes from it; saying so also keeps Lightning
+            # from logging "`weights_only` was not set, defaulting to `False`" at every end of fit
+            trainer.save_checkpoint(folder / f"{ModelCheckpoint.CHECKPOINT_NAME_LAST}{ModelCheckpoint.FILE_EXTENSION}",
+                                    weights_only=False)

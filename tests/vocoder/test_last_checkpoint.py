@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import lightning as L
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
@@ -22,10 +24,13 @@ def _fit(tmp_path, *callbacks) -> int:
     return trainer.global_step
 
 
-def test_last_checkpoint_holds_the_step_the_run_ended_on(tmp_path):
-    steps = _fit(tmp_path, SaveLastAtStop())
+def test_last_checkpoint_holds_the_step_the_run_ended_on(tmp_path, caplog):
+    with caplog.at_level(logging.INFO, logger="lightning.pytorch"):
+        steps = _fit(tmp_path, SaveLastAtStop())
     state = torch.load(tmp_path / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
     assert steps == 37 and state["global_step"] == 37
+    assert state["optimizer_states"] and "loops" in state  # the whole state: a run resumes from it
+    assert "`weights_only` was not set" not in caplog.text
     assert not (tmp_path / "best" / "last.ckpt").exists()
 
 

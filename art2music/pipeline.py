@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import warnings
 from pathlib import Path
 from typing import Sequence, Union
 
@@ -279,8 +280,17 @@ class Art2Music:
         if va is not None:
             va = va.to(self.device)
         if not self.is_generative:
-            with self._autocast(enabled=self.recurrent_bf16):
-                return self.stage1(text_embedding, image_embedding, frames, va=va).float()
+            if self.recurrent_bf16:
+                try:
+                    with self._autocast():
+                        return self.stage1(text_embedding, image_embedding, frames, va=va).float()
+                except RuntimeError as error:  # oneDNN builds no bf16 LSTM without AVX512, whatever the CPU claims
+                    if "primitive descriptor" not in str(error):
+                        raise
+                    warnings.warn("oneDNN could not build a bf16 LSTM on this CPU; stage 1 runs in float32 from now "
+                                  "on", RuntimeWarning, stacklevel=2)
+                    self.recurrent_bf16 = False
+            return self.stage1(text_embedding, image_embedding, frames, va=va).float()
         count = text_embedding.shape[0]
         seeds = [0] * count if seeds is None else list(seeds)
         if len(seeds) != count:

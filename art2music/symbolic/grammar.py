@@ -39,8 +39,6 @@ import numpy as np
 POSITIONS_PER_BEAT = 8
 """REMI positions per quarter note under the tokenizer's finest beat resolution (``BEAT_RESOLUTION``)."""
 
-KINDS = ("start", "bar", "timesig", "position", "tempo", "program", "pitch", "drum", "velocity", "duration")
-"""Base token kinds the grammar knows (``start``: nothing written yet; other base tokens are ignored)."""
 _NAMES = {"Bar": "bar", "TimeSig": "timesig", "Position": "position", "Tempo": "tempo", "Program": "program",
           "Pitch": "pitch", "PitchDrum": "drum", "Velocity": "velocity", "Duration": "duration"}
 FOLLOWS = {
@@ -55,7 +53,8 @@ FOLLOWS = {
     "velocity": ("duration",),
     "duration": ("program", "position", "bar"),
 }
-"""The kinds of base token that may follow each kind."""
+"""The kinds of base token that may follow each kind (``start``: nothing written yet; base tokens of other kinds,
+such as specials, are not followed)."""
 
 
 @dataclass(frozen=True)

@@ -71,11 +71,11 @@ def main() -> None:
 
     import numpy as np
 
-    from art2music.symbolic.model import SymbolicConfig, SymbolicModel
     from art2music.symbolic.grammar import grammar_tables
-    from art2music.symbolic.tokenizer import base_tokens
+    from art2music.symbolic.model import SymbolicConfig, SymbolicModel
     from art2music.symbolic.pipeline import Art2Midi
     from art2music.symbolic.sampling import SMALL_MODEL_WIDTH
+    from art2music.symbolic.tokenizer import base_tokens
 
     pipe = Art2Midi.from_pretrained("demo-midi")
     rounds = 1 if args.quick else 3

@@ -22,8 +22,8 @@ from typing import Iterator, Sequence
 import numpy as np
 import torch
 
-from art2music.symbolic.model import SymbolicModel
 from art2music.symbolic.grammar import GrammarTracker
+from art2music.symbolic.model import SymbolicModel
 from art2music.symbolic.step_decoder import SMALL_MODEL_WIDTH, window_decoder
 from art2music.symbolic.tokenizer import TokenFacts
 
@@ -380,7 +380,7 @@ def sample_window(model: SymbolicModel, memory: torch.Tensor, prompt: Sequence[i
         step_logits = step_logits + blocked
         if grammar is not None:
             inside = np.where(grammar.banned(), -np.inf, step_logits)
-            if np.isfinite(inside).any():  # else every allowed token is banned otherwise: the grammar gives way
+            if np.isfinite(inside).any():  # else the grammar's every token is blocked otherwise: it gives way
                 step_logits = inside
         if key is not None:
             penalty = key.penalty()[0]
